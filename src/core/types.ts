@@ -1,0 +1,39 @@
+/**
+ * Types shared by the layers. core imports nothing; engine, adapter and io
+ * all import from here.
+ */
+
+/** One Engine.IO message as the socket layer hands it down: text or bytes. */
+export type RawData = string | Buffer;
+
+/**
+ * A per-broadcast cache that the engine fills on first use and every other
+ * recipient of the same broadcast reuses. Invariant: the object is created
+ * once per encoded message and never shared between different messages.
+ * @internal
+ */
+export interface FrameCache {
+  /** The complete WebSocket frame (header + payload) for an EIO4 text/binary message. */
+  ws?: Buffer;
+  /** The EIO4 polling encoding of the message (`4...` or `b<base64>`). */
+  polling?: string;
+}
+
+/** Options for one outgoing Engine.IO message. */
+export interface SendOptions {
+  /** Allow compression (permessage-deflate or HTTP gzip). @default true */
+  compress?: boolean;
+  /**
+   * Drop the message instead of queueing it when the transport cannot take
+   * it now, or when the outbound buffer is nearly full.
+   * @default false
+   */
+  volatile?: boolean;
+  /** Shared by all recipients of one broadcast so frames are built once. */
+  cache?: FrameCache;
+  /**
+   * Pre-built WebSocket frame, as socket.io-adapter passes it (an array of
+   * buffers from ws's Sender.frame). Used when compression is off.
+   */
+  wsPreEncodedFrame?: Buffer[];
+}
