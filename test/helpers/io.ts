@@ -110,6 +110,22 @@ async function closeIo(io: Server): Promise<void> {
   ).catch(() => undefined);
 }
 
+/** Register a Server (and the servers it is attached to) for teardown by `closeAll()`. */
+export function trackIo(io: Server, ...servers: Array<Parameters<typeof closeHttpServer>[0]>): void {
+  onClose(async () => {
+    await closeIo(io);
+    for (const server of servers) await closeHttpServer(server);
+  });
+}
+
+/** A port that was free a moment ago (for APIs that only take a port number). */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  const port = await listen(probe);
+  await closeHttpServer(probe);
+  return port;
+}
+
 /** Start an http server on 127.0.0.1:0 with a Server attached (options passed through). */
 export async function createIoServer(opts: Partial<ServerOptions> = {}): Promise<IoServerHandle> {
   const httpServer = createServer();
@@ -229,4 +245,51 @@ export async function closeAll(): Promise<void> {
       // teardown of one resource must not stop the others
     }
   }
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** A plain HTTP(S) request (no redirects, no decompression); the raw path is sent as given. */
+export async function rawRequest(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; path?: string; body?: string; ca?: string | Buffer } = {},
+): Promise<RawResponse> {
+  const { request } = url.startsWith("https:") ? await import("node:https") : await import("node:http");
+  const u = new URL(url);
+  return withTimeout(
+    new Promise<RawResponse>((resolve, reject) => {
+      const req = request(
+        {
+          host: u.hostname,
+          port: u.port,
+          method: init.method ?? "GET",
+          path: init.path ?? u.pathname + u.search,
+          headers: { connection: "close", ...init.headers },
+          ca: init.ca,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+          res.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      req.end(init.body);
+    }),
+    4000,
+    `${init.method ?? "GET"} ${init.path ?? url}`,
+  );
+}
+
+/** Parse the Engine.IO open packet of a polling handshake response body. */
+export function parseOpenPacket(body: Buffer | string): Record<string, any> {
+  const text = body.toString();
+  const first = text.split("\x1e")[0];
+  if (!first.startsWith("0")) throw new Error(`not an open packet: ${JSON.stringify(text.slice(0, 80))}`);
+  return JSON.parse(first.slice(1));
 }
