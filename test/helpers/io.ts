@@ -293,3 +293,47 @@ export function parseOpenPacket(body: Buffer | string): Record<string, any> {
   if (!first.startsWith("0")) throw new Error(`not an open packet: ${JSON.stringify(text.slice(0, 80))}`);
   return JSON.parse(first.slice(1));
 }
+
+export type EventLog = Array<[string, ...any[]]>;
+
+const BARRIER_EVENT = "__barrier__";
+
+/** Record every event a client receives (name and arguments, in order), barrier events excluded. */
+export function recordEvents(client: ClientSocket): EventLog {
+  const log: EventLog = [];
+  client.onAny((event: string, ...args: any[]) => {
+    if (event !== BARRIER_EVENT) log.push([event, ...args]);
+  });
+  return log;
+}
+
+let barrierSeq = 0;
+
+/**
+ * Round-trip barrier: each server-side socket emits a marker directly to its
+ * client, and this resolves once every client has it. Packets are delivered
+ * in order on a connection, so anything written to those clients before the
+ * barrier has arrived by then; what has not, was never sent.
+ */
+export async function barrier(pairs: Array<{ client: ClientSocket; socket: any }>, timeoutMs = 3000): Promise<void> {
+  const token = ++barrierSeq;
+  await Promise.all(
+    pairs.map(({ client, socket }) => {
+      const arrived = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          client.off(BARRIER_EVENT, onMarker);
+          reject(new Error(`barrier ${token} did not reach client ${client.id} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const onMarker = (t: number) => {
+          if (t !== token) return;
+          clearTimeout(timer);
+          client.off(BARRIER_EVENT, onMarker);
+          resolve();
+        };
+        client.on(BARRIER_EVENT, onMarker);
+      });
+      socket.emit(BARRIER_EVENT, token);
+      return arrived;
+    }),
+  );
+}
