@@ -1,0 +1,255 @@
+import { EventEmitter } from "node:events";
+import type { FrameCache } from "../core/types.js";
+import { timers } from "../core/timers.js";
+import type {
+  AdapterNamespace,
+  AdapterPacket,
+  AdapterSocket,
+  BroadcastOptions,
+  PrivateSessionId,
+  Room,
+  Session,
+  SessionToPersist,
+  SocketId,
+} from "./types.js";
+
+/**
+ * The in-memory adapter: room bookkeeping and fan-out for one namespace on
+ * one node. Same interface and events as socket.io-adapter's `Adapter`, so
+ * cluster adapters can extend it and applications can read `rooms`/`sids`.
+ *
+ * Invariants: `rooms` and `sids` mirror each other exactly; a room exists
+ * only while it has a member; a broadcast encodes its packet once and every
+ * recipient shares one frame cache, so per-recipient work is a queue append.
+ */
+export class Adapter extends EventEmitter {
+  readonly nsp: AdapterNamespace;
+  readonly rooms: Map<Room, Set<SocketId>> = new Map();
+  readonly sids: Map<SocketId, Set<Room>> = new Map();
+  readonly encoder: { encode(packet: any): any[] };
+
+  constructor(nsp: AdapterNamespace) {
+    super();
+    this.nsp = nsp;
+    this.encoder = nsp.server.encoder;
+  }
+
+  /** Called once the namespace is ready. May return a Promise. */
+  init(): Promise<void> | void {}
+
+  /** Called when the namespace or the server closes. May return a Promise. */
+  close(): Promise<void> | void {}
+
+  /** How many nodes share this namespace (1 in memory). */
+  serverCount(): Promise<number> {
+    return Promise.resolve(1);
+  }
+
+  addAll(id: SocketId, rooms: Set<Room>): Promise<void> | void {
+    let own = this.sids.get(id);
+    if (!own) {
+      own = new Set();
+      this.sids.set(id, own);
+    }
+    for (const room of rooms) {
+      own.add(room);
+      let members = this.rooms.get(room);
+      if (!members) {
+        members = new Set();
+        this.rooms.set(room, members);
+        this.emit("create-room", room);
+      }
+      if (!members.has(id)) {
+        members.add(id);
+        this.emit("join-room", room, id);
+      }
+    }
+  }
+
+  del(id: SocketId, room: Room): Promise<void> | void {
+    this.sids.get(id)?.delete(room);
+    this.#leave(room, id);
+  }
+
+  delAll(id: SocketId): void {
+    const own = this.sids.get(id);
+    if (!own) return;
+    for (const room of own) this.#leave(room, id);
+    this.sids.delete(id);
+  }
+
+  #leave(room: Room, id: SocketId): void {
+    const members = this.rooms.get(room);
+    if (!members || !members.delete(id)) return;
+    this.emit("leave-room", room, id);
+    if (members.size === 0 && this.rooms.delete(room)) this.emit("delete-room", room);
+  }
+
+  /** Sends a packet to every socket matched by `opts`, encoding it once. */
+  broadcast(packet: AdapterPacket, opts: BroadcastOptions): void {
+    const flags = opts.flags ?? {};
+    const writeOpts = {
+      preEncoded: true,
+      volatile: flags.volatile,
+      compress: flags.compress,
+      caches: undefined as FrameCache[] | undefined,
+    };
+    packet.nsp = this.nsp.name;
+    const encoded = this.encoder.encode(packet);
+    writeOpts.caches = newCaches(encoded.length);
+    this.apply(opts, (socket) => {
+      socket.notifyOutgoingListeners(packet);
+      socket.client.writeToEngine(encoded, writeOpts);
+    });
+  }
+
+  /**
+   * Broadcast expecting one acknowledgement per recipient. `clientCountCallback`
+   * receives how many clients were targeted on this node; `ack` runs once per
+   * response.
+   */
+  broadcastWithAck(
+    packet: AdapterPacket,
+    opts: BroadcastOptions,
+    clientCountCallback: (clientCount: number) => void,
+    ack: (...args: any[]) => void,
+  ): void {
+    const flags = opts.flags ?? {};
+    const writeOpts = {
+      preEncoded: true,
+      volatile: flags.volatile,
+      compress: flags.compress,
+      caches: undefined as FrameCache[] | undefined,
+    };
+    packet.nsp = this.nsp.name;
+    // One id for the whole broadcast: every recipient answers with it.
+    packet.id = this.nsp._ids++;
+    const encoded = this.encoder.encode(packet);
+    writeOpts.caches = newCaches(encoded.length);
+    const id = packet.id;
+    const targets: AdapterSocket[] = [];
+    this.apply(opts, (socket) => {
+      targets.push(socket);
+      socket.acks.set(id, ack);
+      socket.notifyOutgoingListeners(packet);
+      socket.client.writeToEngine(encoded, writeOpts);
+    });
+    clientCountCallback(targets.length);
+    if (targets.length > 0) {
+      // Clients that never answer must leave nothing pending once the caller
+      // stopped waiting.
+      timers.arm(
+        {
+          onTimeout: () => {
+            for (const socket of targets) if (socket.acks.get(id) === ack) socket.acks.delete(id);
+          },
+        },
+        flags.timeout ?? 1,
+      );
+    }
+  }
+
+  /** Ids of the sockets in any of `rooms` (all sockets when empty). */
+  sockets(rooms: Set<Room>): Promise<Set<SocketId>> {
+    const ids = new Set<SocketId>();
+    this.apply({ rooms }, (socket) => ids.add(socket.id));
+    return Promise.resolve(ids);
+  }
+
+  socketRooms(id: SocketId): Set<Room> | undefined {
+    return this.sids.get(id);
+  }
+
+  fetchSockets(opts: BroadcastOptions): Promise<any[]> {
+    const found: AdapterSocket[] = [];
+    this.apply(opts, (socket) => found.push(socket));
+    return Promise.resolve(found);
+  }
+
+  addSockets(opts: BroadcastOptions, rooms: Room[]): void {
+    this.apply(opts, (socket) => socket.join(rooms));
+  }
+
+  delSockets(opts: BroadcastOptions, rooms: Room[]): void {
+    this.apply(opts, (socket) => {
+      for (const room of rooms) socket.leave(room);
+    });
+  }
+
+  disconnectSockets(opts: BroadcastOptions, close: boolean): void {
+    this.apply(opts, (socket) => socket.disconnect(close));
+  }
+
+  /** Sends an event to the other nodes. A single node has none. */
+  serverSideEmit(_packet: any[]): void {
+    console.warn("this adapter does not support the serverSideEmit() functionality");
+  }
+
+  /** Stores a session for connection-state recovery. This adapter keeps none. */
+  persistSession(_session: SessionToPersist): void {}
+
+  /** Restores a session for connection-state recovery. This adapter keeps none. */
+  restoreSession(_pid: PrivateSessionId, _offset: string): Promise<Session | null> {
+    return Promise.resolve(null);
+  }
+
+  /**
+   * Calls `fn` once for every connected socket matched by `opts`: members of
+   * any room in `opts.rooms` (every socket when empty), minus members of any
+   * room in `opts.except`. Each socket is visited at most once.
+   */
+  protected apply(opts: BroadcastOptions, fn: (socket: AdapterSocket) => void): void {
+    const rooms = opts.rooms;
+    const except = this.computeExceptSids(opts.except);
+    const sockets = this.nsp.sockets;
+    if (rooms.size === 0) {
+      for (const [id, socket] of sockets) {
+        if (except === null || !except.has(id)) fn(socket);
+      }
+      return;
+    }
+    if (rooms.size === 1) {
+      // A single room's member set already has each id once.
+      const [room] = rooms;
+      const members = this.rooms.get(room);
+      if (!members) return;
+      for (const id of members) {
+        if (except !== null && except.has(id)) continue;
+        const socket = sockets.get(id);
+        if (socket) fn(socket);
+      }
+      return;
+    }
+    const seen = new Set<SocketId>();
+    for (const room of rooms) {
+      const members = this.rooms.get(room);
+      if (!members) continue;
+      for (const id of members) {
+        if (seen.has(id) || (except !== null && except.has(id))) continue;
+        seen.add(id);
+        const socket = sockets.get(id);
+        if (socket) fn(socket);
+      }
+    }
+  }
+
+  protected computeExceptSids(exceptRooms?: Set<Room>): Set<SocketId> | null {
+    if (!exceptRooms || exceptRooms.size === 0) return null;
+    if (exceptRooms.size === 1) {
+      const [room] = exceptRooms;
+      return this.rooms.get(room) ?? null;
+    }
+    const sids = new Set<SocketId>();
+    for (const room of exceptRooms) {
+      const members = this.rooms.get(room);
+      if (members) for (const id of members) sids.add(id);
+    }
+    return sids;
+  }
+}
+
+function newCaches(n: number): FrameCache[] {
+  const caches: FrameCache[] = new Array(n);
+  for (let i = 0; i < n; i++) caches[i] = {};
+  return caches;
+}
