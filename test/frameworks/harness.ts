@@ -10,7 +10,12 @@ import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { expect } from "vitest";
 import { io as connect, type Socket as ClientSocket, type ManagerOptions, type SocketOptions } from "socket.io-client";
-import { againstReference, type Server, type ServerOptions } from "../helpers/impl.js";
+// Types only: importing helpers/impl.js for values would load src/ even in
+// tests (examples, e2e) that run tidewire from dist/ in a child process.
+import type { Server, ServerOptions } from "../helpers/impl.js";
+
+/** Same switch as helpers/impl.ts: the reference socket.io instead of tidewire. */
+export const againstReference = process.env.TEST_AGAINST === "socket.io";
 
 /**
  * The CommonJS entry as users `require` it: a function `(srv, opts) => Server`.
@@ -235,4 +240,3 @@ export async function exerciseClient(
   }
   expect(socket.io.engine.transport.name).toBe(mode.finalTransport);
 }
-export { againstReference } from "../helpers/impl.js";
