@@ -174,18 +174,28 @@ function once<T>(socket: ClientSocket, event: string, timeoutMs: number): Promis
   });
 }
 
-/** Connects an official client and waits for `connect` (or fails with the connect error). */
+/**
+ * Connects an official client and waits for `connect` (or fails with the
+ * connect error). `prepare` runs before any packet can arrive, so listeners
+ * it adds see what the server emits on connection.
+ */
 export async function connectClient(
   url: string,
   options: Partial<ManagerOptions & SocketOptions> & Record<string, unknown>,
   teardown: Teardown,
+  prepare?: (socket: ClientSocket) => void,
 ): Promise<ClientSocket> {
   const socket = connect(url, { forceNew: true, reconnection: false, timeout: 5000, ...options });
   teardown.add(() => socket.disconnect());
-  await new Promise<void>((resolve, reject) => {
-    socket.once("connect", () => resolve());
-    socket.once("connect_error", (err) => reject(err));
-  });
+  prepare?.(socket);
+  await withTimeout(
+    new Promise<void>((resolve, reject) => {
+      socket.once("connect", () => resolve());
+      socket.once("connect_error", (err) => reject(err));
+    }),
+    6000,
+    `connection to ${url}`,
+  );
   return socket;
 }
 
