@@ -209,14 +209,13 @@ export async function connectMany(
   mode: TransportMode,
   count: number,
   nsp = "/",
-  opts: ClientOptions = {},
+  opts: ClientOptions & { waitUpgrade?: boolean } = {},
 ): Promise<{ clients: ClientSocket[]; sockets: any[] }> {
   const clients: ClientSocket[] = [];
   const sockets: any[] = [];
   for (let i = 0; i < count; i++) {
-    const serverSide = waitFor(handle.io.of(nsp), "connection", 4000);
-    clients.push(await connectClient(handle, mode, opts, nsp));
-    const [socket] = await serverSide;
+    const { client, socket } = await connectPair(handle, mode, opts, nsp);
+    clients.push(client);
     sockets.push(socket);
   }
   return { clients, sockets };
@@ -232,6 +231,10 @@ export async function connectPair(
   const serverSide = waitFor(handle.io.of(nsp), "connection", 4000);
   const client = await connectClient(handle, mode, opts, nsp);
   const [socket] = await serverSide;
+  // the client switches on sending the upgrade packet; the server a moment later, on receiving it
+  if (mode === "upgrade" && opts.waitUpgrade !== false && socket.conn.transport.name !== "websocket") {
+    await waitFor(socket.conn, "upgrade", 3000);
+  }
   return { client, socket };
 }
 
