@@ -192,7 +192,7 @@ describe.skipIf(browserMissing && !IN_CI)("chat demo in headless Chromium", () =
     await expect.poll(() => ada.textContent("#typing"), { timeout: 5000 }).toBe("Bob is typing…");
     await ada.bringToFront();
     await ada.waitForFunction(() =>
-      [...document.querySelectorAll<HTMLImageElement>("#messages img")].every((img) => img.complete),
+      Array.from(document.querySelectorAll<HTMLImageElement>("#messages img")).every((img) => img.complete),
     );
     await mkdir(artifacts, { recursive: true });
     const file = new URL("chat.png", artifacts);

@@ -129,7 +129,7 @@ describe("https", () => {
     teardown.add(() => io.close());
     installEcho(io, "https");
     const url = `https://127.0.0.1:${await listen(httpsServer)}`;
-    await exerciseClient(url, mode, "https", teardown, { ca: tls.cert });
+    await exerciseClient(url, mode, "https", teardown, { ca: tls.cert.toString("utf8") });
     await checkAppRoutes(url);
   });
 });
@@ -147,7 +147,7 @@ describe("http2 secure server with allowHTTP1", () => {
       h2.listen(0, "127.0.0.1", () => resolve((h2.address() as AddressInfo).port)),
     );
     const url = `https://127.0.0.1:${port}`;
-    await exerciseClient(url, mode, "http2", teardown, { ca: tls.cert });
+    await exerciseClient(url, mode, "http2", teardown, { ca: tls.cert.toString("utf8") });
     await checkAppRoutes(url);
   });
 });
