@@ -75,7 +75,7 @@ describe.each(["express", "hapi", "koa", "fastify", "plain-http"])("examples/%s"
     for (const tweet of await Promise.all(relayed)) {
       expect(tweet).toEqual({ source: "browser", text: "hello from a test" });
     }
-    await expect.poll(() => app.output()).toContain(`tweet from ${sender.id}: hello from a test`);
+    await expect.poll(() => app.output(), { timeout: 3000 }).toContain(`tweet from ${sender.id}: hello from a test`);
   });
 
   it("refuses malformed tweets in the ack and keeps running", async () => {
