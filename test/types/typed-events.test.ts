@@ -1,0 +1,73 @@
+/**
+ * Runs the TypeScript compiler on typed-events.ts, with the module
+ * "tidewire-under-test" mapped to socket.io's declarations
+ * (TEST_AGAINST=socket.io) or to tidewire's sources, and expects no
+ * diagnostics at all: correct calls compile, and every `@ts-expect-error`
+ * directive is used.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+import { describe, expect, it } from "vitest";
+import { againstReference } from "../helpers/impl.js";
+
+const require = createRequire(import.meta.url);
+const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
+
+const target = againstReference
+  ? require.resolve("socket.io").replace(/index\.js$/, "index.d.ts")
+  : fileURLToPath(new URL("../../src/index.ts", import.meta.url));
+
+function compile(files: string[], extra: ts.CompilerOptions = {}): string[] {
+  const options: ts.CompilerOptions = {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    lib: ["lib.es2022.d.ts"],
+    types: ["node"],
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    esModuleInterop: true,
+    allowImportingTsExtensions: false,
+    paths: { "tidewire-under-test": [target] },
+    ...extra,
+  };
+  const program = ts.createProgram(files, options);
+  return ts.getPreEmitDiagnostics(program).map((d) => {
+    const text = ts.flattenDiagnosticMessageText(d.messageText, "\n");
+    if (!d.file || d.start === undefined) return `TS${d.code}: ${text}`;
+    const { line, character } = d.file.getLineAndCharacterOfPosition(d.start);
+    return `${d.file.fileName}:${line + 1}:${character + 1} TS${d.code}: ${text}`;
+  });
+}
+
+describe("typed events", () => {
+  it("typed-events.ts compiles with no diagnostics", { timeout: 60_000 }, () => {
+    expect(compile([here("./typed-events.ts")])).toEqual([]);
+  });
+
+  it("the harness catches a wrong call (negative control)", { timeout: 60_000 }, () => {
+    const dir = mkdtempSync(join(tmpdir(), "tidewire-types-"));
+    try {
+      const file = join(dir, "wrong.ts");
+      writeFileSync(
+        file,
+        [
+          'import { Server } from "tidewire-under-test";',
+          "const io = new Server<{}, { news: (n: number) => void }>();",
+          'io.emit("news", "not a number");',
+          "export {};",
+        ].join("\n"),
+      );
+      const diagnostics = compile([file]);
+      expect(diagnostics).toHaveLength(1);
+      expect(diagnostics[0]).toContain("TS2345");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
