@@ -6,16 +6,20 @@ export default defineConfig([
     format: ["esm"],
     dts: true,
     sourcemap: true,
-    clean: true,
     target: "node18",
     splitting: false,
+    keepNames: true,
   },
   {
     entry: { cjs: "src/cjs.ts" },
     format: ["cjs"],
+    // The default export (a callable carrying every name) becomes module.exports.
+    footer: { js: "module.exports = module.exports.default;" },
+    shims: true,
     dts: true,
     sourcemap: true,
     target: "node18",
     splitting: false,
+    keepNames: true,
   },
 ]);

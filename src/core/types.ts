@@ -10,7 +10,6 @@ export type RawData = string | Buffer;
  * A per-broadcast cache that the engine fills on first use and every other
  * recipient of the same broadcast reuses. Invariant: the object is created
  * once per encoded message and never shared between different messages.
- * @internal
  */
 export interface FrameCache {
   /** The complete WebSocket frame (header + payload) for an EIO4 text/binary message. */

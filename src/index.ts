@@ -1,0 +1,34 @@
+/**
+ * tidewire: a drop-in replacement for the socket.io v4 server.
+ * `import { Server } from "tidewire"` works where `import { Server } from "socket.io"` did.
+ */
+export { Server } from "./io/server.js";
+export { Namespace } from "./io/namespace.js";
+export { ParentNamespace } from "./io/parent-namespace.js";
+export { Socket } from "./io/socket.js";
+export { BroadcastOperator, RemoteSocket } from "./io/broadcast-operator.js";
+export { Adapter } from "./adapter/adapter.js";
+export { TidewireError, ErrorCodes } from "./core/errors.js";
+export type { ServerOptions, ConnectionStateRecoveryOptions, AdapterConstructor } from "./io/options.js";
+export type { ExtendedError, NamespaceReservedEventsMap, ServerReservedEventsMap } from "./io/namespace.js";
+export type { Event, SocketReservedEventsMap, Handshake } from "./io/socket.js";
+export type { DisconnectReason } from "./io/disconnect-reason.js";
+export type { Room, SocketId, BroadcastFlags, BroadcastOptions } from "./adapter/types.js";
+export type {
+  EventsMap,
+  DefaultEventsMap,
+  EventNames,
+  EventParams,
+  EventNamesWithAck,
+  EventNamesWithoutAck,
+  EventNamesWithError,
+  RemoveAcknowledgements,
+  DecorateAcknowledgements,
+  DecorateAcknowledgementsWithMultipleResponses,
+  DecorateAcknowledgementsWithTimeoutAndMultipleResponses,
+  AllButLast,
+  Last,
+  FirstNonErrorArg,
+  TypedEventBroadcaster,
+} from "./io/typed-events.js";
+export { StrictEventEmitter } from "./io/typed-events.js";

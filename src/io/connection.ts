@@ -1,0 +1,209 @@
+import type { IncomingMessage } from "node:http";
+import { logger } from "../core/debug.js";
+import { timers, type TimerEntry, type TimerList } from "../core/timers.js";
+import type { SendOptions } from "../core/types.js";
+import type { Socket as EngineSocket } from "../engine/index.js";
+import type { SocketId, WriteOptions } from "../adapter/types.js";
+import { PacketType, type Packet } from "./protocol/packet.js";
+import { MAX_EVENT_ARGUMENTS } from "./reserved.js";
+import type { Server } from "./server.js";
+import type { Socket } from "./socket.js";
+import type { DisconnectReason } from "./disconnect-reason.js";
+
+const log = logger("io", "connection");
+
+/**
+ * One Engine.IO session seen from the Socket.IO layer: it decodes packets,
+ * routes them to the socket of their namespace, and owns the write path to
+ * the engine. socket.io calls this object `socket.client`.
+ *
+ * Protocol rules enforced here (each closes the whole connection): a packet
+ * for a namespace the client has not joined, a second CONNECT for a joined
+ * namespace, a CONNECT_ERROR from the client, undecodable input.
+ */
+export class Connection implements TimerEntry {
+  readonly conn: EngineSocket;
+  readonly server: Server<any, any, any, any>;
+  readonly id: string;
+  readonly request: IncomingMessage;
+  readonly #encoder: { encode(packet: any): any[] };
+  readonly #decoder: any;
+  /** Sockets by socket id, and by namespace name (one per namespace). */
+  readonly #sockets = new Map<SocketId, Socket<any, any, any, any>>();
+  readonly #nsps = new Map<string, Socket<any, any, any, any>>();
+  /** @internal TimerEntry fields: the connectTimeout */
+  _tPrev?: TimerEntry | null;
+  _tNext?: TimerEntry | null;
+  _tDeadline?: number;
+  _tList?: TimerList | null;
+
+  constructor(server: Server<any, any, any, any>, conn: EngineSocket) {
+    this.server = server;
+    this.conn = conn;
+    this.id = conn.id;
+    this.request = conn.request;
+    this.#encoder = server.encoder;
+    this.#decoder = new server._parser.Decoder();
+    this.#decoder.on("decoded", this.#onDecoded);
+    conn.on("data", this.#onData);
+    conn.on("error", this.#onError);
+    conn.on("close", this.#onClose);
+    timers.arm(this, server._connectTimeout);
+    // Socket.IO v2 clients are connected to the main namespace implicitly.
+    if (conn.protocol === 3) this.#connect("/", {});
+  }
+
+  /** The sockets of this connection, by socket id. */
+  get sockets(): ReadonlyMap<SocketId, Socket<any, any, any, any>> {
+    return this.#sockets;
+  }
+
+  /** connectTimeout: a connection that joined no namespace in time is closed. */
+  onTimeout(): void {
+    if (this.#nsps.size === 0) {
+      if (log.enabled) log("no namespace joined in time, closing %s", this.id);
+      this.close();
+    }
+  }
+
+  /** Encodes and sends one packet. An encoding failure is reported to `socket`. */
+  sendPacket(packet: Packet, opts: WriteOptions, socket?: Socket<any, any, any, any>): void {
+    if (this.conn.readyState !== "open") return;
+    let encoded: any[];
+    try {
+      encoded = this.#encoder.encode(packet);
+    } catch (err) {
+      if (log.enabled) log("cannot encode packet: %O", err);
+      socket?.onError(err as Error);
+      return;
+    }
+    this.writeToEngine(encoded, opts);
+  }
+
+  /**
+   * Writes encoded parts (a header and its binary attachments, or one
+   * string) to the engine. Adapters call this for broadcasts. A volatile
+   * packet is dropped whole when the transport cannot take it now, never in
+   * part.
+   */
+  writeToEngine(encoded: any[], opts: WriteOptions): void {
+    const conn = this.conn;
+    if (opts.volatile && !conn.transport.writable) return;
+    const caches = opts.caches;
+    if (encoded.length === 1) {
+      const send: SendOptions = {
+        compress: opts.compress,
+        volatile: opts.volatile,
+        cache: caches?.[0],
+        wsPreEncodedFrame: opts.wsPreEncodedFrame,
+      };
+      conn.write(encoded[0], send);
+      return;
+    }
+    for (let i = 0; i < encoded.length; i++) {
+      conn.write(encoded[i], { compress: opts.compress, cache: caches?.[i] });
+    }
+  }
+
+  /** Closes the connection; every socket disconnects with "forced server close". */
+  close(): void {
+    if (this.conn.readyState === "open") {
+      this.conn.close();
+      this.#onClose("forced server close");
+    }
+  }
+
+  /** @internal Disconnects every namespace (DISCONNECT each), then closes the connection. */
+  disconnectAll(): void {
+    for (const socket of this.#sockets.values()) socket.disconnect();
+    this.#sockets.clear();
+    this.close();
+  }
+
+  /** @internal */
+  removeSocket(socket: Socket<any, any, any, any>): void {
+    if (this.#sockets.get(socket.id) === socket) {
+      this.#sockets.delete(socket.id);
+      this.#nsps.delete(socket.nsp.name);
+    }
+  }
+
+  #connect(name: string, auth: Record<string, unknown>): void {
+    if (this.server._nsps.has(name)) {
+      this.#join(name, auth);
+      return;
+    }
+    this.server._checkNamespace(name, auth, (dynamic) => {
+      if (this.conn.readyState !== "open") return;
+      if (dynamic) {
+        this.#join(name, auth);
+      } else {
+        this.sendPacket({ type: PacketType.CONNECT_ERROR, nsp: name, data: { message: "Invalid namespace" } }, {});
+      }
+    });
+  }
+
+  #join(name: string, auth: Record<string, unknown>): void {
+    const nsp = this.server.of(name);
+    nsp.add(this, auth, (socket) => {
+      this.#sockets.set(socket.id, socket);
+      this.#nsps.set(nsp.name, socket);
+      timers.disarm(this);
+    });
+  }
+
+  #onData = (data: string | Buffer): void => {
+    try {
+      this.#decoder.add(data);
+    } catch (err) {
+      this.#onError(err as Error);
+    }
+  };
+
+  #onDecoded = (packet: Packet): void => {
+    let name: string;
+    let auth: any;
+    if (this.conn.protocol === 3) {
+      // v2 clients put the auth in the namespace's query string: "/nsp?token=abc".
+      const q = packet.nsp.indexOf("?");
+      name = q === -1 ? packet.nsp : packet.nsp.slice(0, q);
+      auth = Object.create(null);
+      if (q !== -1) for (const [k, v] of new URLSearchParams(packet.nsp.slice(q + 1))) auth[k] = v;
+    } else {
+      name = packet.nsp;
+      auth = packet.data;
+    }
+    const socket = this.#nsps.get(name);
+    if (!socket && packet.type === PacketType.CONNECT) {
+      this.#connect(name, auth && typeof auth === "object" ? auth : {});
+    } else if (socket && packet.type !== PacketType.CONNECT && packet.type !== PacketType.CONNECT_ERROR) {
+      if (Array.isArray(packet.data) && packet.data.length > MAX_EVENT_ARGUMENTS) {
+        this.#onError(
+          new Error(`packet has ${packet.data.length} arguments, more than the limit of ${MAX_EVENT_ARGUMENTS}`),
+        );
+        return;
+      }
+      socket.onPacket(packet);
+    } else {
+      if (log.enabled) log("invalid packet for namespace %s (type %d), closing", name, packet.type);
+      this.close();
+    }
+  };
+
+  #onError = (err: Error): void => {
+    if (log.enabled) log("connection error: %s", err?.message);
+    for (const socket of this.#sockets.values()) socket.onError(err);
+    this.conn.close();
+  };
+
+  #onClose = (reason: DisconnectReason | string, description?: unknown): void => {
+    timers.disarm(this);
+    this.conn.off("data", this.#onData);
+    this.conn.off("error", this.#onError);
+    this.conn.off("close", this.#onClose);
+    for (const socket of this.#sockets.values()) socket.onClose(reason as DisconnectReason, description);
+    this.#sockets.clear();
+    this.#nsps.clear();
+    this.#decoder.destroy?.();
+  };
+}

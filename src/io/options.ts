@@ -1,0 +1,31 @@
+import type { AttachOptions, EngineOptions } from "../engine/options.js";
+import type { Adapter } from "../adapter/adapter.js";
+
+/** Connection-state recovery, as socket.io 4.8 defines it. */
+export interface ConnectionStateRecoveryOptions {
+  /** How long a disconnected session is kept, in milliseconds. @default 120000 */
+  maxDisconnectionDuration?: number;
+  /** Skip the connection middlewares when a session is recovered. @default true */
+  skipMiddlewares?: boolean;
+}
+
+/** A class or factory creating the adapter of a namespace. */
+export type AdapterConstructor = typeof Adapter | ((nsp: any) => Adapter);
+
+/** Socket.IO server options. Every Engine.IO option is accepted too and passed through. */
+export interface ServerOptions extends EngineOptions, AttachOptions {
+  /** Where the server is served, and the prefix of the client bundle URLs. @default "/socket.io" */
+  path?: string;
+  /** Serve the official client bundle under `<path>/socket.io.js` and friends. @default true */
+  serveClient?: boolean;
+  /** The adapter class or factory. @default the in-memory Adapter */
+  adapter?: AdapterConstructor;
+  /** The packet codec: a module with Encoder and Decoder classes (socket.io-parser compatible). @default tidewire's parser */
+  parser?: any;
+  /** Milliseconds a connection may stay without joining any namespace. @default 45000 */
+  connectTimeout?: number;
+  /** Connection-state recovery. @default off */
+  connectionStateRecovery?: ConnectionStateRecoveryOptions;
+  /** Remove a dynamic child namespace when its last socket leaves. @default false */
+  cleanupEmptyChildNamespaces?: boolean;
+}

@@ -1,0 +1,430 @@
+import http from "node:http";
+import https from "node:https";
+import { EventEmitter } from "node:events";
+import { logger } from "../core/debug.js";
+import { ErrorCodes, invalidOption } from "../core/errors.js";
+import { Server as EngineServer, type Socket as EngineSocket } from "../engine/index.js";
+import { Adapter } from "../adapter/adapter.js";
+import { SessionAwareAdapter } from "../adapter/session-aware-adapter.js";
+import type { Room, SocketId } from "../adapter/types.js";
+import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.js";
+import { bundleFileFor, serveBundleFile } from "./client-bundle.js";
+import { Connection } from "./connection.js";
+import { Namespace, type ExtendedError, type ServerReservedEventsMap } from "./namespace.js";
+import { ParentNamespace, type ParentNspNameMatchFn } from "./parent-namespace.js";
+import type { AdapterConstructor, ServerOptions } from "./options.js";
+import * as defaultParser from "./protocol/index.js";
+import type { Socket } from "./socket.js";
+import {
+  StrictEventEmitter,
+  type AllButLast,
+  type DecorateAcknowledgementsWithTimeoutAndMultipleResponses,
+  type DefaultEventsMap,
+  type EventNames,
+  type EventNamesWithAck,
+  type EventParams,
+  type EventsMap,
+  type FirstNonErrorArg,
+  type Last,
+  type RemoveAcknowledgements,
+} from "./typed-events.js";
+
+const log = logger("io", "server");
+
+type HttpLikeServer = http.Server | https.Server | import("node:http2").Http2Server | import("node:http2").Http2SecureServer;
+
+/**
+ * The Socket.IO server: socket.io 4.8's API. EventEmitter methods (`on`,
+ * `once`, `off`, ...) act on the main namespace, as in socket.io.
+ */
+export class Server<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends StrictEventEmitter<
+  ServerSideEvents,
+  RemoveAcknowledgements<EmitEvents>,
+  ServerReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+> {
+  /** The main namespace "/". */
+  readonly sockets: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  /** The packet encoder shared by every connection. */
+  readonly encoder: { encode(packet: any): any[] };
+  /** @internal the parser module (Encoder/Decoder). */
+  readonly _parser: any;
+  /** Namespaces by name. Public for socket.io compatibility. */
+  readonly _nsps: Map<string, Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
+  /** The options given to the constructor. */
+  readonly _opts: ServerOptions;
+  /** The Engine.IO server, once attached or bound. */
+  engine!: EngineServer;
+  /** The HTTP server attached to, if any. */
+  httpServer?: HttpLikeServer;
+  _connectTimeout = 45000;
+  readonly #parentNsps = new Map<ParentNspNameMatchFn, ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
+  readonly #parentNamespacesFromRegExp = new Map<RegExp, ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
+  #adapter: AdapterConstructor = Adapter;
+  #path = "/socket.io";
+  #serveClient = true;
+
+  constructor(opts?: ServerOptions);
+  constructor(srv?: HttpLikeServer | number | string, opts?: ServerOptions);
+  constructor(srv?: any, opts: ServerOptions = {}) {
+    super();
+    if (srv !== null && typeof srv === "object" && typeof srv.listen !== "function" && !(srv instanceof EventEmitter)) {
+      opts = srv;
+      srv = undefined;
+    }
+    opts = opts ?? {};
+    this._opts = opts;
+    this.path(opts.path ?? "/socket.io");
+    this.connectTimeout(opts.connectTimeout ?? 45000);
+    this.serveClient(opts.serveClient !== false);
+    this._parser = opts.parser ?? defaultParser;
+    if (!this._parser || typeof this._parser.Encoder !== "function" || typeof this._parser.Decoder !== "function") {
+      throw invalidOption("parser", "a module with Encoder and Decoder classes (like socket.io-msgpack-parser)", opts.parser);
+    }
+    this.encoder = new this._parser.Encoder();
+    if (opts.connectionStateRecovery) {
+      const recovery = { maxDisconnectionDuration: 120000, skipMiddlewares: true, ...opts.connectionStateRecovery };
+      validateRecovery(recovery);
+      this._opts.connectionStateRecovery = recovery;
+      this.#adapter =
+        opts.adapter ??
+        ((nsp: any) => new SessionAwareAdapter(nsp, { maxDisconnectionDuration: recovery.maxDisconnectionDuration }));
+    } else {
+      this.#adapter = opts.adapter ?? Adapter;
+    }
+    this.sockets = this.of("/");
+    if (srv !== undefined && srv !== null) this.attach(srv);
+  }
+
+  /** The options (socket.io exposes them as `opts`). */
+  get opts(): ServerOptions {
+    return this._opts;
+  }
+
+  // ---- settings -------------------------------------------------------------
+
+  serveClient(): boolean;
+  serveClient(v: boolean): this;
+  serveClient(v?: boolean): boolean | this {
+    if (v === undefined) return this.#serveClient;
+    this.#serveClient = v;
+    return this;
+  }
+
+  path(): string;
+  path(v: string): this;
+  path(v?: string): string | this {
+    if (v === undefined) return this.#path;
+    if (typeof v !== "string") throw invalidOption("path", 'a string such as "/socket.io"', v);
+    this.#path = v.replace(/\/$/, "");
+    return this;
+  }
+
+  connectTimeout(): number;
+  connectTimeout(v: number): this;
+  connectTimeout(v?: number): number | this {
+    if (v === undefined) return this._connectTimeout;
+    if (typeof v !== "number" || !(v > 0)) throw invalidOption("connectTimeout", "a positive number of milliseconds", v);
+    this._connectTimeout = v;
+    return this;
+  }
+
+  adapter(): AdapterConstructor;
+  adapter(v: AdapterConstructor): this;
+  adapter(v?: AdapterConstructor): AdapterConstructor | this {
+    if (v === undefined) return this.#adapter;
+    if (typeof v !== "function") throw invalidOption("adapter", "an adapter class or a factory function", v);
+    this.#adapter = v;
+    for (const nsp of this._nsps.values()) nsp._initAdapter();
+    return this;
+  }
+
+  // ---- attaching --------------------------------------------------------------
+
+  /** Attaches to an HTTP server, or creates one listening on `port`. */
+  listen(srv: HttpLikeServer | number | string, opts: ServerOptions = {}): this {
+    return this.attach(srv, opts);
+  }
+
+  attach(srv: HttpLikeServer | number | string, opts: ServerOptions = {}): this {
+    if (typeof srv === "function") {
+      throw new TypeError(
+        "You are trying to attach socket.io to an express request handler function. Please pass a http.Server instance.",
+      );
+    }
+    let server: HttpLikeServer;
+    if (typeof srv === "number" || (typeof srv === "string" && srv.trim() !== "" && Number(srv) === Number(srv))) {
+      const port = Number(srv);
+      log("creating http server and binding to port %d", port);
+      server = http.createServer((_req, res) => {
+        res.writeHead(404);
+        res.end();
+      });
+      server.listen(port);
+    } else {
+      assertHttpServer(srv);
+      server = srv;
+    }
+    // Options given to the constructor win over those given here.
+    const merged: ServerOptions = Object.assign({}, opts, this._opts);
+    merged.path = (this._opts.path ?? opts.path ?? this.#path).replace(/\/$/, "");
+    this.#path = merged.path;
+    const engine = new EngineServer(merged);
+    engine.attach(server as http.Server, merged);
+    if (this.#serveClient) this.#attachServe(server);
+    this.httpServer = server;
+    this.bind(engine);
+    return this;
+  }
+
+  /** Uses an already created Engine.IO server (any object emitting "connection"). */
+  bind(engine: EngineServer): this {
+    this.engine = engine;
+    engine.on("connection", (conn: EngineSocket) => {
+      new Connection(this, conn);
+    });
+    return this;
+  }
+
+  /** Serves the client bundle before any other request listener sees the request. */
+  #attachServe(srv: HttpLikeServer): void {
+    const previous = srv.listeners("request").slice(0) as Array<(...args: any[]) => void>;
+    srv.removeAllListeners("request");
+    const prefix = this.#path + "/";
+    srv.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const name = bundleFileFor(req.url, prefix);
+      if (name) {
+        serveBundleFile(name, req, res);
+        return;
+      }
+      for (const listener of previous) listener.call(srv, req, res);
+    });
+  }
+
+  // ---- namespaces ---------------------------------------------------------------
+
+  /** Gets or creates a namespace; a RegExp or function creates a parent of dynamic namespaces. */
+  of(
+    name: string | RegExp | ParentNspNameMatchFn,
+    fn?: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
+  ): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
+    if (typeof name === "function" || name instanceof RegExp) {
+      const parent = new ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>(this);
+      if (typeof name === "function") {
+        this.#parentNsps.set(name, parent);
+      } else {
+        if (name.global || name.sticky) {
+          throw new TypeError("stateful regular expressions are not supported");
+        }
+        const re = name;
+        this.#parentNsps.set((nsp, _auth, next) => next(null, re.test(nsp)), parent);
+        this.#parentNamespacesFromRegExp.set(re, parent);
+      }
+      if (fn) parent.on("connect", fn);
+      return parent;
+    }
+    let nspName = String(name);
+    if (nspName[0] !== "/") nspName = "/" + nspName;
+    let nsp = this._nsps.get(nspName);
+    if (!nsp) {
+      for (const [re, parent] of this.#parentNamespacesFromRegExp) {
+        if (re.test(nspName)) {
+          nsp = parent.createChild(nspName);
+          break;
+        }
+      }
+    }
+    if (!nsp) {
+      nsp = new Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>(this, nspName);
+      this._nsps.set(nspName, nsp);
+      if (nspName !== "/") this.sockets.emitNewNamespace(nsp);
+    }
+    if (fn) nsp.on("connect", fn);
+    return nsp;
+  }
+
+  /**
+   * @internal Asks the parent namespaces, in registration order, whether
+   * `name` is acceptable; `fn` gets the created child, or false.
+   */
+  _checkNamespace(
+    name: string,
+    auth: Record<string, unknown>,
+    fn: (nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | false) => void,
+  ): void {
+    const entries = [...this.#parentNsps];
+    let index = 0;
+    const next = (): void => {
+      if (index >= entries.length) return fn(false);
+      const [match, parent] = entries[index++];
+      let answered = false;
+      match(name, auth, (err, allow) => {
+        if (answered) return;
+        answered = true;
+        if (err || !allow) return next();
+        // Created concurrently by another connection: reuse it.
+        const existing = this._nsps.get(name);
+        fn(existing ?? parent.createChild(name));
+      });
+    };
+    next();
+  }
+
+  // ---- the main namespace's API -------------------------------------------------
+
+  use(fn: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, next: (err?: ExtendedError) => void) => void): this {
+    this.sockets.use(fn);
+    return this;
+  }
+
+  to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.sockets.to(room);
+  }
+
+  in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.sockets.in(room);
+  }
+
+  except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.sockets.except(room);
+  }
+
+  compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData> {
+    return this.sockets.compress(compress);
+  }
+
+  get volatile(): BroadcastOperator<EmitEvents, SocketData> {
+    return this.sockets.volatile;
+  }
+
+  get local(): BroadcastOperator<EmitEvents, SocketData> {
+    return this.sockets.local;
+  }
+
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithTimeoutAndMultipleResponses<EmitEvents>, SocketData> {
+    return this.sockets.timeout(ms);
+  }
+
+  // @ts-ignore -- typed override of EventEmitter#emit
+  override emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
+    return this.sockets.emit(ev, ...args);
+  }
+
+  emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>> {
+    return this.sockets.emitWithAck(ev, ...args);
+  }
+
+  send(...args: EventParams<EmitEvents, "message">): this {
+    this.sockets.send(...args);
+    return this;
+  }
+
+  write(...args: EventParams<EmitEvents, "message">): this {
+    this.sockets.write(...args);
+    return this;
+  }
+
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: EventParams<ServerSideEvents, Ev>): boolean {
+    return this.sockets.serverSideEmit(ev, ...args);
+  }
+
+  serverSideEmitWithAck<Ev extends EventNamesWithAck<ServerSideEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<ServerSideEvents, Ev>>
+  ): Promise<FirstNonErrorArg<Last<EventParams<ServerSideEvents, Ev>>>[]> {
+    return this.sockets.serverSideEmitWithAck(ev, ...args);
+  }
+
+  /** @deprecated use fetchSockets(). */
+  allSockets(): Promise<Set<SocketId>> {
+    return this.sockets.allSockets();
+  }
+
+  fetchSockets(): Promise<RemoteSocket<EmitEvents, SocketData>[]> {
+    return this.sockets.fetchSockets();
+  }
+
+  socketsJoin(room: Room | Room[]): void {
+    this.sockets.socketsJoin(room);
+  }
+
+  socketsLeave(room: Room | Room[]): void {
+    this.sockets.socketsLeave(room);
+  }
+
+  disconnectSockets(close = false): void {
+    this.sockets.disconnectSockets(close);
+  }
+
+  // ---- shutdown -------------------------------------------------------------------
+
+  /**
+   * Disconnects every socket ("server shutting down"), closes the adapters,
+   * the engine and the HTTP server. `fn` receives the HTTP server's close
+   * error, if any; the returned Promise always resolves.
+   */
+  close(fn?: (err?: Error) => void): Promise<void> {
+    for (const nsp of this._nsps.values()) {
+      for (const socket of [...nsp.sockets.values()]) socket.onClose("server shutting down");
+      Promise.resolve(nsp.adapter.close()).catch((err) => log("adapter close failed: %O", err));
+    }
+    this.engine?.close();
+    return new Promise((resolve) => {
+      if (this.httpServer) {
+        this.httpServer.close((err?: Error) => {
+          fn?.(err);
+          resolve();
+        });
+      } else {
+        fn?.();
+        resolve();
+      }
+    });
+  }
+}
+
+// EventEmitter methods of the Server act on the main namespace, as in socket.io.
+for (const method of ["on", "once", "off", "addListener", "removeListener", "prependListener", "prependOnceListener",
+  "removeAllListeners", "listeners", "rawListeners", "listenerCount", "eventNames", "setMaxListeners", "getMaxListeners"] as const) {
+  (Server.prototype as any)[method] = function (this: Server, ...args: any[]) {
+    return (this.sockets as any)[method](...args);
+  };
+}
+
+function validateRecovery(recovery: { maxDisconnectionDuration: number; skipMiddlewares: boolean }): void {
+  if (typeof recovery.maxDisconnectionDuration !== "number" || !(recovery.maxDisconnectionDuration > 0)) {
+    throw invalidOption(
+      "connectionStateRecovery.maxDisconnectionDuration",
+      "a positive number of milliseconds",
+      recovery.maxDisconnectionDuration,
+    );
+  }
+}
+
+function isHttp2Server(srv: any): boolean {
+  for (let proto = Object.getPrototypeOf(srv); proto; proto = Object.getPrototypeOf(proto)) {
+    const name = proto.constructor?.name;
+    if (name === "Http2Server" || name === "Http2SecureServer") return true;
+  }
+  return false;
+}
+
+/** Throws a clear TypeError unless `srv` is an http, https or http2 server. */
+function assertHttpServer(srv: unknown): asserts srv is HttpLikeServer {
+  if (srv instanceof http.Server || srv instanceof https.Server || isHttp2Server(srv)) return;
+  const what =
+    srv === null || typeof srv !== "object" ? typeof srv : (Object.getPrototypeOf(srv)?.constructor?.name ?? "object");
+  const err = new TypeError(
+    `tidewire can only attach to an http.Server, https.Server or http2 server (got ${what}). ` +
+      `Pass the server your framework created, e.g. http.createServer(app) for Express or hapiServer.listener for Hapi, or a port number.`,
+  );
+  (err as TypeError & { code: string }).code = ErrorCodes.NOT_AN_HTTP_SERVER;
+  throw err;
+}

@@ -1,0 +1,435 @@
+import type { IncomingMessage } from "node:http";
+import { timers, type TimerEntry } from "../core/timers.js";
+import { generateId } from "../core/ids.js";
+import { logger } from "../core/debug.js";
+import type { Adapter } from "../adapter/adapter.js";
+import type { BroadcastFlags, Room, Session, SocketId } from "../adapter/types.js";
+import { BroadcastOperator } from "./broadcast-operator.js";
+import type { Connection } from "./connection.js";
+import { runMiddlewares } from "./middleware.js";
+import type { Namespace } from "./namespace.js";
+import { PacketType, type Packet } from "./protocol/packet.js";
+import { RESERVED_EVENTS, reservedEventError } from "./reserved.js";
+import {
+  StrictEventEmitter,
+  type AllButLast,
+  type DecorateAcknowledgements,
+  type DefaultEventsMap,
+  type EventNames,
+  type EventNamesWithAck,
+  type EventParams,
+  type EventsMap,
+  type FirstNonErrorArg,
+  type Last,
+} from "./typed-events.js";
+import { buildHandshake, type Handshake } from "./handshake.js";
+import { RECOVERABLE_DISCONNECT_REASONS, type DisconnectReason } from "./disconnect-reason.js";
+
+const log = logger("io", "socket");
+
+export type { Handshake } from "./handshake.js";
+
+export interface SocketReservedEventsMap {
+  disconnect: (reason: DisconnectReason, description?: any) => void;
+  disconnecting: (reason: DisconnectReason, description?: any) => void;
+  error: (err: Error) => void;
+}
+
+export type Event = [string, ...any[]];
+
+/** The per-emit flags a socket carries until its next emit. */
+const NO_FLAGS: Readonly<BroadcastFlags> = Object.freeze({});
+
+function noop(): void {}
+
+/**
+ * One client's connection to one namespace. Created by the namespace when
+ * the client sends CONNECT; `id` is fresh per namespace connection and is
+ * never the Engine.IO session id.
+ */
+export class Socket<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends StrictEventEmitter<ListenEvents, EmitEvents, SocketReservedEventsMap> {
+  readonly id: SocketId;
+  readonly nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  readonly client: Connection;
+  readonly adapter: Adapter;
+  /** Free-form per-socket data, included in fetchSockets() results. */
+  data: SocketData = {} as SocketData;
+  /** True between the CONNECT reply and the disconnection. */
+  connected = false;
+  /** True when this socket was restored by connection-state recovery. */
+  recovered = false;
+  /** Private session id for connection-state recovery. @internal */
+  pid?: string;
+  /** Pending acknowledgements, by packet id. Read by adapters. */
+  readonly acks = new Map<number, (...args: any[]) => void>();
+  #auth: Record<string, unknown>;
+  #issued = Date.now();
+  #handshake?: Handshake;
+  #flags: BroadcastFlags = NO_FLAGS;
+  #fns: Array<(event: Event, next: (err?: Error) => void) => void> = [];
+  #anyListeners?: Array<(...args: any[]) => void>;
+  #anyOutgoingListeners?: Array<(...args: any[]) => void>;
+  #closed = false;
+
+  constructor(
+    nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+    client: Connection,
+    auth: Record<string, unknown>,
+    previousSession?: Session,
+  ) {
+    super();
+    this.nsp = nsp;
+    this.client = client;
+    this.adapter = nsp.adapter;
+    this.#auth = auth;
+    // An unhandled "error" must never crash the process.
+    this.on("error", noop);
+    if (previousSession) {
+      this.id = previousSession.sid;
+      this.pid = previousSession.pid;
+      this.data = previousSession.data as SocketData;
+      this.adapter.addAll(this.id, new Set(previousSession.rooms));
+      // Missed packets go out before the CONNECT reply, in their original order.
+      for (const data of previousSession.missedPackets) {
+        this.client.sendPacket({ type: PacketType.EVENT, nsp: nsp.name, data }, NO_FLAGS, this);
+      }
+      this.recovered = true;
+    } else {
+      this.id = client.conn.protocol === 3 ? legacyId(nsp.name, client.conn.id) : generateId();
+      if (nsp.server._opts.connectionStateRecovery) this.pid = generateId();
+    }
+  }
+
+  /** What the client sent when it connected: headers, query, auth, address... */
+  get handshake(): Handshake {
+    return (this.#handshake ??= buildHandshake(this.client.request, this.client.conn, this.#auth, this.#issued));
+  }
+
+  get conn(): Connection["conn"] {
+    return this.client.conn;
+  }
+
+  get request(): IncomingMessage {
+    return this.client.request;
+  }
+
+  get disconnected(): boolean {
+    return !this.connected;
+  }
+
+  /** The rooms this socket is in, its own id included. */
+  get rooms(): Set<Room> {
+    return this.adapter.socketRooms(this.id) ?? new Set();
+  }
+
+  // ---- emitting ----------------------------------------------------------
+
+  // @ts-ignore -- typed override of EventEmitter#emit
+  override emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
+    if (RESERVED_EVENTS.has(ev)) throw reservedEventError(ev);
+    const data: any[] = [ev, ...args];
+    const flags = this.#takeFlags();
+    const packet: Packet = { type: PacketType.EVENT, nsp: this.nsp.name, data };
+    if (typeof data[data.length - 1] === "function") {
+      const id = this.nsp._ids++;
+      this.#registerAck(id, data.pop(), flags.timeout);
+      packet.id = id;
+    }
+    if (this.pid !== undefined) {
+      // With recovery, direct emits are logged like broadcasts so they get an offset.
+      this.adapter.broadcast(packet, { rooms: new Set([this.id]), except: new Set(), flags });
+      return true;
+    }
+    this.notifyOutgoingListeners(packet);
+    this.client.sendPacket(packet, flags, this);
+    return true;
+  }
+
+  emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>> {
+    const withTimeout = this.#flags.timeout !== undefined;
+    return new Promise((resolve, reject) => {
+      (args as any[]).push(
+        withTimeout
+          ? (err: Error | null, response: any) => (err ? reject(err) : resolve(response))
+          : (response: any) => resolve(response),
+      );
+      (this.emit as any)(ev, ...args);
+    });
+  }
+
+  send(...args: EventParams<EmitEvents, "message">): this {
+    (this.emit as any)("message", ...args);
+    return this;
+  }
+
+  write(...args: EventParams<EmitEvents, "message">): this {
+    (this.emit as any)("message", ...args);
+    return this;
+  }
+
+  /** Sets the compress flag for the next emit. */
+  compress(compress: boolean): this {
+    this.#setFlag("compress", compress);
+    return this;
+  }
+
+  /** The next emit is dropped rather than queued if the client cannot take it now. */
+  get volatile(): this {
+    this.#setFlag("volatile", true);
+    return this;
+  }
+
+  /** The next emit's acknowledgement fails with an Error after `ms` milliseconds. */
+  timeout(ms: number): Socket<ListenEvents, DecorateAcknowledgements<EmitEvents>, ServerSideEvents, SocketData> {
+    this.#setFlag("timeout", ms);
+    return this as any;
+  }
+
+  // ---- broadcasting from this socket (the sender is excluded) -------------
+
+  to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.#broadcastOperator().to(room);
+  }
+
+  in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.#broadcastOperator().in(room);
+  }
+
+  except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+    return this.#broadcastOperator().except(room);
+  }
+
+  get broadcast(): BroadcastOperator<EmitEvents, SocketData> {
+    return this.#broadcastOperator();
+  }
+
+  get local(): BroadcastOperator<EmitEvents, SocketData> {
+    return this.#broadcastOperator().local;
+  }
+
+  #broadcastOperator(): BroadcastOperator<EmitEvents, SocketData> {
+    const flags = this.#takeFlags();
+    return new BroadcastOperator(this.adapter, new Set<Room>(), new Set<Room>([this.id]), { ...flags });
+  }
+
+  // ---- rooms --------------------------------------------------------------
+
+  join(rooms: Room | Room[]): Promise<void> | void {
+    if (this.#closed) return;
+    return this.adapter.addAll(this.id, new Set(Array.isArray(rooms) ? rooms : [rooms]));
+  }
+
+  leave(room: Room): Promise<void> | void {
+    return this.adapter.del(this.id, room);
+  }
+
+  // ---- middleware and catch-all listeners ---------------------------------
+
+  /** Registers a middleware run for every incoming event: `fn([event, ...args], next)`. */
+  use(fn: (event: Event, next: (err?: Error) => void) => void): this {
+    this.#fns.push(fn);
+    return this;
+  }
+
+  onAny(listener: (...args: any[]) => void): this {
+    (this.#anyListeners ??= []).push(listener);
+    return this;
+  }
+
+  prependAny(listener: (...args: any[]) => void): this {
+    (this.#anyListeners ??= []).unshift(listener);
+    return this;
+  }
+
+  offAny(listener?: (...args: any[]) => void): this {
+    this.#anyListeners = removeListener(this.#anyListeners, listener);
+    return this;
+  }
+
+  listenersAny(): Array<(...args: any[]) => void> {
+    return this.#anyListeners ? this.#anyListeners.slice() : [];
+  }
+
+  onAnyOutgoing(listener: (...args: any[]) => void): this {
+    (this.#anyOutgoingListeners ??= []).push(listener);
+    return this;
+  }
+
+  prependAnyOutgoing(listener: (...args: any[]) => void): this {
+    (this.#anyOutgoingListeners ??= []).unshift(listener);
+    return this;
+  }
+
+  offAnyOutgoing(listener?: (...args: any[]) => void): this {
+    this.#anyOutgoingListeners = removeListener(this.#anyOutgoingListeners, listener);
+    return this;
+  }
+
+  listenersAnyOutgoing(): Array<(...args: any[]) => void> {
+    return this.#anyOutgoingListeners ? this.#anyOutgoingListeners.slice() : [];
+  }
+
+  /** Runs the outgoing catch-all listeners for a packet sent to this socket. Called by adapters. */
+  notifyOutgoingListeners(packet: { data?: any[] }): void {
+    const listeners = this.#anyOutgoingListeners;
+    if (!listeners || listeners.length === 0 || !packet.data) return;
+    for (const listener of listeners.slice()) listener.apply(this, packet.data);
+  }
+
+  // ---- disconnection ------------------------------------------------------
+
+  /**
+   * Leaves the namespace ("server namespace disconnect"). With `close`, the
+   * whole connection is closed, every namespace of the client included.
+   */
+  disconnect(close = false): this {
+    if (!this.connected) return this;
+    if (close) {
+      this.client.disconnectAll();
+    } else {
+      this.client.sendPacket({ type: PacketType.DISCONNECT, nsp: this.nsp.name }, NO_FLAGS, this);
+      this.onClose("server namespace disconnect");
+    }
+    return this;
+  }
+
+  // ---- calls from the namespace and the connection (internal) -------------
+
+  /** @internal The CONNECT reply; from now on packets flow. */
+  onConnect(): void {
+    this.connected = true;
+    this.join(this.id);
+    if (this.client.conn.protocol === 3) {
+      this.client.sendPacket({ type: PacketType.CONNECT, nsp: this.nsp.name }, NO_FLAGS, this);
+    } else {
+      const data: { sid: string; pid?: string } = { sid: this.id };
+      if (this.pid) data.pid = this.pid;
+      this.client.sendPacket({ type: PacketType.CONNECT, nsp: this.nsp.name, data }, NO_FLAGS, this);
+    }
+  }
+
+  /** @internal A decoded packet for this namespace. */
+  onPacket(packet: Packet): void {
+    switch (packet.type) {
+      case PacketType.EVENT:
+      case PacketType.BINARY_EVENT:
+        this.#onEvent(packet);
+        break;
+      case PacketType.ACK:
+      case PacketType.BINARY_ACK:
+        this.#onAck(packet);
+        break;
+      case PacketType.DISCONNECT:
+        this.onClose("client namespace disconnect");
+        break;
+    }
+  }
+
+  /** @internal Reports an error to the application's "error" listeners. */
+  onError(err: Error): void {
+    this.emitReserved("error", err);
+  }
+
+  /** @internal Ends this socket; `reason` is one of socket.io's disconnect reasons. */
+  onClose(reason: DisconnectReason, description?: unknown): void {
+    if (!this.connected) return;
+    this.emitReserved("disconnecting", reason, description);
+    if (this.pid !== undefined && RECOVERABLE_DISCONNECT_REASONS.has(reason)) {
+      this.adapter.persistSession({ sid: this.id, pid: this.pid, rooms: [...this.rooms], data: this.data });
+    }
+    this.cleanup();
+    this.client.removeSocket(this);
+    this.connected = false;
+    this.emitReserved("disconnect", reason, description);
+  }
+
+  /** @internal Leaves every room and the namespace; joins become no-ops. */
+  cleanup(): void {
+    this.#closed = true;
+    this.adapter.delAll(this.id);
+    this.nsp.removeSocket(this);
+  }
+
+  #onEvent(packet: Packet): void {
+    const args: any[] = packet.data ?? [];
+    if (packet.id != null) args.push(this.#ackFor(packet.id));
+    const any = this.#anyListeners;
+    if (any && any.length) for (const listener of any.slice()) listener.apply(this, args);
+    if (this.#fns.length === 0) {
+      this.emitUntyped.apply(this, args as [string, ...any[]]);
+      return;
+    }
+    runMiddlewares(this.#fns, args as Event, (err) => {
+      if (err) return this.onError(err);
+      if (this.connected) this.emitUntyped.apply(this, args as [string, ...any[]]);
+    });
+  }
+
+  /** A once-only function that answers the client's event `id`. */
+  #ackFor(id: number): (...args: any[]) => void {
+    let sent = false;
+    return (...args: any[]) => {
+      if (sent) return;
+      sent = true;
+      if (log.enabled) log("sending ack %d", id);
+      this.client.sendPacket({ type: PacketType.ACK, nsp: this.nsp.name, id, data: args }, NO_FLAGS, this);
+    };
+  }
+
+  #onAck(packet: Packet): void {
+    const ack = this.acks.get(packet.id as number);
+    if (typeof ack !== "function") return; // unknown or already answered: ignored
+    this.acks.delete(packet.id as number);
+    ack.apply(this, packet.data ?? []);
+  }
+
+  #registerAck(id: number, ack: (...args: any[]) => void, timeout: number | undefined): void {
+    if (timeout === undefined) {
+      this.acks.set(id, ack);
+      return;
+    }
+    const entry: TimerEntry = {
+      onTimeout: () => {
+        this.acks.delete(id);
+        ack.call(this, new Error("operation has timed out"));
+      },
+    };
+    timers.arm(entry, timeout);
+    this.acks.set(id, (...args: any[]) => {
+      timers.disarm(entry);
+      ack.call(this, null, ...args);
+    });
+  }
+
+  #setFlag<K extends keyof BroadcastFlags>(key: K, value: BroadcastFlags[K]): void {
+    if (this.#flags === NO_FLAGS) this.#flags = {};
+    this.#flags[key] = value;
+  }
+
+  #takeFlags(): BroadcastFlags {
+    const flags = this.#flags;
+    this.#flags = NO_FLAGS;
+    return flags;
+  }
+}
+
+function removeListener<T>(list: T[] | undefined, listener?: T): T[] | undefined {
+  if (!list) return undefined;
+  if (!listener) return undefined;
+  const index = list.indexOf(listener);
+  if (index !== -1) list.splice(index, 1);
+  return list;
+}
+
+/** Socket ids for Socket.IO v2 clients: the engine id on "/", "<nsp>#<id>" elsewhere. */
+function legacyId(nsp: string, sid: string): string {
+  return nsp === "/" ? sid : `${nsp}#${sid}`;
+}
