@@ -12,11 +12,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { againstReference } from "../helpers/impl.js";
 
 const require = createRequire(import.meta.url);
 const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 
+// Decided from the environment directly: loading the implementation is not needed to type-check it.
+const againstReference = process.env.TEST_AGAINST === "socket.io";
 const target = againstReference
   ? require.resolve("socket.io").replace(/index\.js$/, "index.d.ts")
   : fileURLToPath(new URL("../../src/index.ts", import.meta.url));
@@ -63,7 +64,8 @@ describe("typed events", () => {
           "export {};",
         ].join("\n"),
       );
-      const diagnostics = compile([file]);
+      // only this file's diagnostics: the control is about the harness, not the implementation
+      const diagnostics = compile([file]).filter((d) => d.startsWith(file));
       expect(diagnostics).toHaveLength(1);
       expect(diagnostics[0]).toContain("TS2345");
     } finally {
