@@ -1,0 +1,140 @@
+/**
+ * Socket.IO v5 packet encoder (protocol §9, §12): one string
+ * `<type>[<attachments>-][<nsp>,][<ack id>][<json>]`, followed by the binary
+ * attachments of a BINARY_EVENT / BINARY_ACK, each to be sent as its own
+ * Engine.IO message right after the string.
+ */
+import { ErrorCodes, TidewireError } from "../../core/errors.js";
+import { deconstruct, hasBinary } from "./binary.js";
+import { fastJson, HAS_BINARY, NOT_SIMPLE } from "./fast-json.js";
+import { PacketType, type Packet } from "./packet.js";
+
+/** A JSON.stringify replacer. */
+export type JsonReplacer = (this: any, key: string, value: any) => any;
+
+/**
+ * Turns what JSON.stringify (or a toJSON method, getter or replacer it
+ * calls) threw into an error the emitter can act on. V8 throws RangeError
+ * for a value nested more deeply than its stack allows (a few thousand
+ * levels), TypeError for cycles and bigints.
+ */
+function stringifyError(err: unknown): TidewireError {
+  if (err instanceof TidewireError) return err;
+  if (err instanceof RangeError && /call stack/i.test(err.message)) {
+    return new TidewireError(
+      ErrorCodes.LIMIT,
+      "Cannot encode the packet: its data is nested too deeply for JSON.stringify. Flatten the data before emitting it.",
+      { cause: err },
+    );
+  }
+  const detail = err instanceof Error ? err.message : String(err);
+  return new TidewireError(
+    ErrorCodes.UNSUPPORTED,
+    `Cannot encode the packet: its data cannot be serialized to JSON (${detail}).`,
+    { cause: err },
+  );
+}
+
+/** The text before the JSON: type, attachment count, namespace, ack id. */
+function header(type: PacketType, attachments: number, nsp: string | undefined, id: number | undefined): string {
+  let head = "" + type;
+  if (type === PacketType.BINARY_EVENT || type === PacketType.BINARY_ACK) head += attachments + "-";
+  // The namespace is written only when it is not the main one, and always ends with ",".
+  if (nsp && nsp !== "/") head += nsp + ",";
+  if (id !== undefined && id !== null) head += id;
+  return head;
+}
+
+/**
+ * Encodes packets. Stateless apart from the optional replacer, so one
+ * instance serves every connection of a server.
+ */
+export class Encoder {
+  readonly #replacer: JsonReplacer | undefined;
+
+  /**
+   * @param replacer passed to JSON.stringify for every payload.
+   * @default undefined
+   */
+  constructor(replacer?: JsonReplacer) {
+    this.#replacer = replacer;
+  }
+
+  /**
+   * Encodes one packet. The result is `[string]`, or for a packet whose data
+   * contains binary `[string, ...buffers]` with type BINARY_EVENT /
+   * BINARY_ACK (an EVENT / ACK carrying binary is upgraded, a BINARY_* without
+   * binary is sent as EVENT / ACK). Throws a TidewireError when the data
+   * cannot be serialized (too deep, circular, bigint).
+   */
+  encode(packet: Packet): Array<string | Buffer> {
+    const type = packet.type;
+    const data = packet.data;
+    if (type === PacketType.EVENT || type === PacketType.ACK) {
+      return this.#encodeArgs(packet, type === PacketType.EVENT);
+    }
+    if (type === PacketType.BINARY_EVENT || type === PacketType.BINARY_ACK) {
+      return this.#encodeArgs(packet, type === PacketType.BINARY_EVENT);
+    }
+    const head = header(type, 0, packet.nsp, packet.id);
+    if (data === undefined || data === null) return [head];
+    return [head + this.#stringify(data)];
+  }
+
+  #encodeArgs(packet: Packet, isEvent: boolean): Array<string | Buffer> {
+    const data = packet.data;
+    if (data === undefined || data === null) {
+      return [header(isEvent ? PacketType.EVENT : PacketType.ACK, 0, packet.nsp, packet.id)];
+    }
+    let binary: boolean;
+    if (this.#replacer === undefined) {
+      let json;
+      try {
+        json = fastJson(data);
+      } catch (err) {
+        throw stringifyError(err);
+      }
+      if (typeof json === "string") {
+        return [header(isEvent ? PacketType.EVENT : PacketType.ACK, 0, packet.nsp, packet.id) + json];
+      }
+      binary = json === HAS_BINARY || (json === NOT_SIMPLE && this.#hasBinary(data));
+    } else {
+      binary = this.#hasBinary(data);
+    }
+    if (!binary) {
+      const head = header(isEvent ? PacketType.EVENT : PacketType.ACK, 0, packet.nsp, packet.id);
+      return [head + this.#stringify(data)];
+    }
+    let parts;
+    try {
+      parts = deconstruct(data);
+    } catch (err) {
+      throw stringifyError(err);
+    }
+    const binaryType = isEvent ? PacketType.BINARY_EVENT : PacketType.BINARY_ACK;
+    const out: Array<string | Buffer> = [
+      header(binaryType, parts.buffers.length, packet.nsp, packet.id) + this.#stringify(parts.data),
+    ];
+    for (const buffer of parts.buffers) out.push(buffer);
+    return out;
+  }
+
+  #hasBinary(data: unknown): boolean {
+    try {
+      return hasBinary(data);
+    } catch (err) {
+      throw stringifyError(err);
+    }
+  }
+
+  #stringify(data: unknown): string {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(data, this.#replacer);
+    } catch (err) {
+      throw stringifyError(err);
+    }
+    // JSON.stringify returns undefined for a function or symbol (or what a replacer turns into one).
+    return json === undefined ? "" : json;
+  }
+}
