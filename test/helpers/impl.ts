@@ -19,6 +19,8 @@ interface Implementation {
   Socket: typeof SocketIO.Socket;
   BroadcastOperator: typeof SocketIO.BroadcastOperator;
   RemoteSocket: typeof SocketIO.RemoteSocket;
+  /** The in-memory adapter class (socket.io-adapter's `Adapter` for the reference). */
+  Adapter: typeof import("socket.io-adapter").Adapter;
 }
 
 async function load(): Promise<Implementation> {
@@ -28,7 +30,8 @@ async function load(): Promise<Implementation> {
     // the two other classes live in their own files of the same package.
     const dist = dirname(require.resolve("socket.io"));
     const { BroadcastOperator, RemoteSocket } = require(join(dist, "broadcast-operator.js"));
-    return { Server: sio.Server, Namespace: sio.Namespace, Socket: sio.Socket, BroadcastOperator, RemoteSocket };
+    const { Adapter } = require("socket.io-adapter");
+    return { Server: sio.Server, Namespace: sio.Namespace, Socket: sio.Socket, BroadcastOperator, RemoteSocket, Adapter };
   }
   const mod: any = await import("../../src/index.js");
   return {
@@ -37,6 +40,7 @@ async function load(): Promise<Implementation> {
     Socket: mod.Socket,
     BroadcastOperator: mod.BroadcastOperator,
     RemoteSocket: mod.RemoteSocket,
+    Adapter: mod.Adapter,
   };
 }
 
@@ -47,6 +51,7 @@ export const Namespace = impl.Namespace;
 export const Socket = impl.Socket;
 export const BroadcastOperator = impl.BroadcastOperator;
 export const RemoteSocket = impl.RemoteSocket;
+export const Adapter = impl.Adapter;
 
 export type Server = SocketIO.Server;
 export type Namespace = SocketIO.Namespace;

@@ -23,28 +23,30 @@ afterEach(closeAll);
 type Message = string | Buffer;
 
 /**
- * Each case: the messages sent first (a CONNECT to "/" when the case needs a
- * joined namespace, answered before going on), then the offending messages.
+ * Each case: whether the Socket.IO decoder itself rejects the input (then the
+ * connected sockets get an `error` event before being disconnected), whether
+ * a CONNECT to "/" comes first (answered before going on), and the offending
+ * messages.
  */
-const CASES: Array<[string, { connectFirst: boolean; send: Message[] }]> = [
-  ['EVENT named "disconnect"', { connectFirst: true, send: ['2["disconnect"]'] }],
-  ["EVENT with another reserved name", { connectFirst: true, send: ['2["connect"]'] }],
-  ["EVENT before CONNECT", { connectFirst: false, send: ['2["hello"]'] }],
-  ["second CONNECT to the same namespace", { connectFirst: true, send: ["0"] }],
-  ["BINARY_EVENT header followed by text", { connectFirst: true, send: ['51-["x",{"_placeholder":true,"num":0}]', '2["y"]'] }],
-  ["EVENT with an empty array", { connectFirst: true, send: ["2[]"] }],
-  ["EVENT with a null name", { connectFirst: true, send: ["2[null]"] }],
-  ["EVENT with an object name", { connectFirst: true, send: ['2[{"a":1}]'] }],
-  ["EVENT with an object payload", { connectFirst: true, send: ["2{}"] }],
-  ["invalid JSON", { connectFirst: true, send: ["2abc"] }],
-  ["unknown packet type", { connectFirst: true, send: ["7"] }],
-  ["CONNECT_ERROR from the client", { connectFirst: true, send: ['4{"message":"x"}'] }],
-  ["DISCONNECT for a namespace not joined", { connectFirst: true, send: ["1/elsewhere,"] }],
-  ["binary message when none is expected", { connectFirst: true, send: [Buffer.from([1, 2, 3])] }],
-  ["placeholder number out of range", { connectFirst: true, send: ['51-["x",{"_placeholder":true,"num":3}]', Buffer.from([1])] }],
-  ["zero attachments announced", { connectFirst: true, send: ['50-["x"]'] }],
-  ["empty message", { connectFirst: true, send: [""] }],
-  ["CONNECT with a non-object payload", { connectFirst: false, send: ["0[1]"] }],
+const CASES: Array<[string, { decodeError: boolean; connectFirst: boolean; send: Message[] }]> = [
+  ['EVENT named "disconnect"', { decodeError: true, connectFirst: true, send: ['2["disconnect"]'] }],
+  ["EVENT with another reserved name", { decodeError: true, connectFirst: true, send: ['2["connect"]'] }],
+  ["EVENT before CONNECT", { decodeError: false, connectFirst: false, send: ['2["hello"]'] }],
+  ["second CONNECT to the same namespace", { decodeError: false, connectFirst: true, send: ["0"] }],
+  ["BINARY_EVENT header followed by text", { decodeError: true, connectFirst: true, send: ['51-["x",{"_placeholder":true,"num":0}]', '2["y"]'] }],
+  ["EVENT with an empty array", { decodeError: true, connectFirst: true, send: ["2[]"] }],
+  ["EVENT with a null name", { decodeError: true, connectFirst: true, send: ["2[null]"] }],
+  ["EVENT with an object name", { decodeError: true, connectFirst: true, send: ['2[{"a":1}]'] }],
+  ["EVENT with an object payload", { decodeError: true, connectFirst: true, send: ["2{}"] }],
+  ["invalid JSON", { decodeError: true, connectFirst: true, send: ["2abc"] }],
+  ["unknown packet type", { decodeError: true, connectFirst: true, send: ["7"] }],
+  ["CONNECT_ERROR from the client", { decodeError: false, connectFirst: true, send: ['4{"message":"x"}'] }],
+  ["DISCONNECT for a namespace not joined", { decodeError: false, connectFirst: true, send: ["1/elsewhere,"] }],
+  ["binary message when none is expected", { decodeError: true, connectFirst: true, send: [Buffer.from([1, 2, 3])] }],
+  ["placeholder number out of range", { decodeError: true, connectFirst: true, send: ['51-["x",{"_placeholder":true,"num":3}]', Buffer.from([1])] }],
+  ["zero attachments announced", { decodeError: true, connectFirst: true, send: ['50-["x"]'] }],
+  ["empty message", { decodeError: true, connectFirst: true, send: [""] }],
+  ["CONNECT with a non-object payload", { decodeError: true, connectFirst: false, send: ["0[1]"] }],
 ];
 
 async function rawClient(handle: IoServerHandle, mode: TransportMode): Promise<EngineSocket> {
@@ -80,12 +82,13 @@ async function assertStillServing(handle: IoServerHandle, mode: TransportMode) {
 }
 
 describe.each(MODES)("bad input closes the connection (%s)", { timeout: 10000 }, (mode) => {
-  it.each(CASES)("%s", async (_label, { connectFirst, send }) => {
+  it.each(CASES)("%s", async (_label, { decodeError, connectFirst, send }) => {
     const handle = await createIoServer();
-    const serverReasons: string[] = [];
+    const serverEvents: string[] = [];
     handle.io.on("connection", (s) => {
       s.on("echo", (v: unknown, cb: (v: unknown) => void) => cb(v));
-      s.on("disconnect", (reason: string) => serverReasons.push(reason));
+      s.on("error", (err: unknown) => serverEvents.push(err instanceof Error ? "error" : `non-Error: ${String(err)}`));
+      s.on("disconnect", (reason: string) => serverEvents.push(reason));
     });
     const bystander = await connectPair(handle, mode);
     const raw = await rawClient(handle, mode);
@@ -98,8 +101,10 @@ describe.each(MODES)("bad input closes the connection (%s)", { timeout: 10000 },
     for (const message of send) raw.send(message as any);
     await closed;
     if (connectFirst) {
-      expect(serverReasons).toHaveLength(1);
-      expect(["forced close", "forced server close"]).toContain(serverReasons[0]);
+      if (decodeError) expect(serverEvents[0]).toBe("error");
+      const reasons = serverEvents.filter((e) => e !== "error");
+      expect(reasons).toHaveLength(1);
+      expect(["forced close", "forced server close"]).toContain(reasons[0]);
     }
     expect(bystander.client.connected).toBe(true);
     expect(await bystander.client.timeout(3000).emitWithAck("echo", 1)).toBe(1);

@@ -194,6 +194,16 @@ describe.each(MODES)("socket middleware (%s)", { timeout: 10000 }, (mode) => {
     expect(client.connected).toBe(true);
   });
 
+  it("a middleware error on a socket without an error listener does not crash anything", async () => {
+    const handle = await createIoServer();
+    const pair = await connectPair(handle, mode);
+    pair.socket.use(([event]: [string], next: (err?: Error) => void) => next(event === "bad" ? new Error("bad event") : undefined));
+    pair.socket.on("good", (cb: (v: string) => void) => cb("fine"));
+    pair.client.emit("bad");
+    expect(await pair.client.timeout(3000).emitWithAck("good")).toBe("fine");
+    expect(pair.socket.connected).toBe(true);
+  });
+
   it("an error from socket middleware does not reach the client", async () => {
     const handle = await createIoServer();
     const pair = await connectPair(handle, mode);

@@ -48,6 +48,15 @@ describe.each(MODES)("namespaces (%s)", { timeout: 10000 }, (mode) => {
     expect(outcome).toBe("none");
   });
 
+  it("'connect' is an alias of 'connection' on namespaces", async () => {
+    const handle = await createIoServer();
+    const events: string[] = [];
+    handle.io.of("/alias").on("connect", (s) => events.push(`connect:${s.id}`));
+    handle.io.of("/alias").on("connection", (s) => events.push(`connection:${s.id}`));
+    const client = await connectClient(handle, mode, {}, "/alias");
+    expect(events).toEqual([`connect:${client.id}`, `connection:${client.id}`]);
+  });
+
   it("new_namespace is emitted for each namespace created", async () => {
     const handle = await createIoServer();
     const created: string[] = [];

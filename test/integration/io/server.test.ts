@@ -8,7 +8,7 @@ import { createServer, Server as HttpServer } from "node:http";
 import { createSecureServer } from "node:http2";
 import { createServer as createHttpsServer } from "node:https";
 import { afterEach, describe, expect, it } from "vitest";
-import { Server } from "../../helpers/impl.js";
+import { Adapter, Server } from "../../helpers/impl.js";
 import {
   closeAll,
   connectClient,
@@ -199,5 +199,78 @@ describe("server options and close", { timeout: 10000 }, () => {
       err = e;
     });
     expect(err?.code).toBe("ERR_SERVER_NOT_RUNNING");
+  });
+});
+
+describe.each(MODES)("Server API surface (%s)", { timeout: 10000 }, (mode) => {
+  it("EventEmitter methods on the server are those of the main namespace", async () => {
+    const handle = await createIoServer();
+    const { io } = handle;
+    const seen: string[] = [];
+    const onEvery = (s: any) => seen.push(`on:${s.nsp.name}`);
+    io.on("connection", onEvery);
+    io.once("connection", (s) => seen.push(`once:${s.nsp.name}`));
+    expect(io.listeners("connection")).toHaveLength(2);
+    expect(io.sockets.listeners("connection")).toHaveLength(2);
+    await connectPair(handle, mode);
+    await connectPair(handle, mode);
+    expect(seen).toEqual(["on:/", "once:/", "on:/"]);
+    io.off("connection", onEvery);
+    expect(io.listeners("connection")).toHaveLength(0);
+    io.on("connect", (s) => seen.push(`connect:${s.nsp.name}`));
+    await connectPair(handle, mode);
+    expect(seen).toEqual(["on:/", "once:/", "on:/", "connect:/"]);
+    io.removeAllListeners("connect");
+    expect(io.sockets.listenerCount("connect")).toBe(0);
+  });
+
+  it("path(), serveClient() and connectTimeout() are chainable setters and getters", async () => {
+    const io = new Server();
+    expect(io.path()).toBe("/socket.io");
+    expect(io.serveClient()).toBe(true);
+    expect(io.connectTimeout()).toBe(45000);
+    expect(io.path("/chained").serveClient(false).connectTimeout(150)).toBe(io);
+    expect(io.path()).toBe("/chained");
+    expect(io.serveClient()).toBe(false);
+    expect(io.connectTimeout()).toBe(150);
+    const httpServer = createServer((_req, res) => {
+      res.writeHead(404);
+      res.end();
+    });
+    io.attach(httpServer);
+    trackIo(io, httpServer);
+    const port = await listen(httpServer);
+    const bundle = await rawRequest(`http://127.0.0.1:${port}/chained/socket.io.js`);
+    expect(bundle.status).toBe(400);
+    await assertEcho(io, `http://127.0.0.1:${port}`, mode, { path: "/chained" });
+  });
+
+  it("the adapter option takes a class or a factory function", async () => {
+    const broadcasts: string[] = [];
+    class RecordingAdapter extends Adapter {
+      override broadcast(packet: any, opts: any) {
+        broadcasts.push(`${this.nsp.name}:${packet.data[0]}`);
+        super.broadcast(packet, opts);
+      }
+    }
+    const withClass = await createIoServer({ adapter: RecordingAdapter as any });
+    expect(withClass.io.of("/").adapter).toBeInstanceOf(RecordingAdapter);
+    expect(withClass.io.of("/custom").adapter).toBeInstanceOf(RecordingAdapter);
+    const a = await connectPair(withClass, mode);
+    const got = waitFor(a.client, "news");
+    withClass.io.emit("news", 1);
+    expect(await got).toEqual([1]);
+
+    const withFactory = await createIoServer({
+      adapter: function (nsp: any) {
+        return new RecordingAdapter(nsp);
+      } as any,
+    });
+    expect(withFactory.io.of("/").adapter).toBeInstanceOf(RecordingAdapter);
+    const b = await connectPair(withFactory, mode);
+    const got2 = waitFor(b.client, "update");
+    withFactory.io.to(b.socket.id).emit("update", 2);
+    expect(await got2).toEqual([2]);
+    expect(broadcasts).toEqual(["/:news", "/:update"]);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { Socket as EngineSocket } from "engine.io-client";
 import { afterEach, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
 import {
   closeAll,
   connectPair,
@@ -12,6 +13,8 @@ import {
   createManager,
   MODES,
   onClose,
+  parseOpenPacket,
+  rawRequest,
   waitFor,
   waitForUpgrade,
   type IoServerHandle,
@@ -234,5 +237,50 @@ describe.each(MODES)("disconnect reasons (%s)", { timeout: 10000 }, (mode) => {
     await new Promise((r) => setTimeout(r, 300));
     await client.timeout(2000).emitWithAck("ping");
     expect(socket.connected).toBe(true);
+  });
+});
+
+/**
+ * A namespace socket on a hand-driven transport, for input the official
+ * client never sends. Returns the server-side socket and a `send(text)`.
+ */
+async function handDriven(handle: IoServerHandle, transport: "polling" | "websocket") {
+  const connected = waitFor(handle.io, "connection");
+  if (transport === "polling") {
+    const hs = await rawRequest(`${handle.url}/socket.io/?EIO=4&transport=polling`);
+    const { sid } = parseOpenPacket(hs.body);
+    const post = (body: string) =>
+      rawRequest(`${handle.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, {
+        method: "POST",
+        body,
+        headers: { "content-type": "text/plain;charset=UTF-8" },
+      }).catch(() => undefined);
+    await post("40");
+    const [socket] = await connected;
+    return { socket, send: (text: string) => void post(text) };
+  }
+  const ws = new WebSocket(`ws://127.0.0.1:${handle.port}/socket.io/?EIO=4&transport=websocket`);
+  onClose(() => ws.terminate());
+  await waitFor(ws, "message");
+  ws.send("40");
+  const [socket] = await connected;
+  return { socket, send: (text: string) => ws.send(text) };
+}
+
+describe.each(["polling", "websocket"] as const)("disconnect reasons from the transport (%s)", { timeout: 10000 }, (transport) => {
+  it("an undecodable Engine.IO packet: parse error", async () => {
+    const handle = await createIoServer();
+    const { socket, send } = await handDriven(handle, transport);
+    const reason = waitFor(socket, "disconnect");
+    send("x-not-a-packet");
+    expect((await reason)[0]).toBe("parse error");
+  });
+
+  it("a ping from a v4 client (wrong heartbeat direction): transport error", async () => {
+    const handle = await createIoServer();
+    const { socket, send } = await handDriven(handle, transport);
+    const reason = waitFor(socket, "disconnect");
+    send("2");
+    expect((await reason)[0]).toBe("transport error");
   });
 });
