@@ -2,7 +2,7 @@ import { defineConfig } from "tsup";
 
 export default defineConfig([
   {
-    entry: { index: "src/index.ts" },
+    entry: { index: "src/index.ts", stream: "src/stream/index.ts" },
     format: ["esm"],
     dts: true,
     sourcemap: true,
@@ -16,6 +16,16 @@ export default defineConfig([
     // The default export (a callable carrying every name) becomes module.exports.
     footer: { js: "module.exports = module.exports.default;" },
     shims: true,
+    dts: true,
+    sourcemap: true,
+    target: "node18",
+    splitting: false,
+    keepNames: true,
+  },
+  {
+    // tidewire/stream for require(): plain named exports, no default rewrite.
+    entry: { stream: "src/stream/index.ts" },
+    format: ["cjs"],
     dts: true,
     sourcemap: true,
     target: "node18",
