@@ -17,8 +17,9 @@ interface Implementation {
   Server: typeof SocketIO.Server;
   Namespace: typeof SocketIO.Namespace;
   Socket: typeof SocketIO.Socket;
-  BroadcastOperator: typeof SocketIO.BroadcastOperator;
-  RemoteSocket: typeof SocketIO.RemoteSocket;
+  // socket.io declares these two as types only
+  BroadcastOperator: new (...args: any[]) => SocketIO.BroadcastOperator<any, any>;
+  RemoteSocket: new (...args: any[]) => SocketIO.RemoteSocket<any, any>;
   /** The in-memory adapter class (socket.io-adapter's `Adapter` for the reference). */
   Adapter: typeof import("socket.io-adapter").Adapter;
 }

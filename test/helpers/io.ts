@@ -22,9 +22,9 @@ export type ClientOptions = Partial<ManagerOptions & SocketOptions>;
 
 /** Anything with once/off or once/removeListener: node EventEmitters and the clients' emitters. */
 export interface Emitterish {
-  once(event: string, fn: (...args: any[]) => void): unknown;
-  off?(event: string, fn: (...args: any[]) => void): unknown;
-  removeListener?(event: string, fn: (...args: any[]) => void): unknown;
+  once(event: any, fn: (...args: any[]) => void): unknown;
+  off?(event?: any, fn?: any): unknown;
+  removeListener?(event: any, fn: (...args: any[]) => void): unknown;
 }
 
 export interface IoServerHandle {

@@ -51,7 +51,9 @@ const CASES: Array<[string, { decodeError: boolean; connectFirst: boolean; send:
 
 async function rawClient(handle: IoServerHandle, mode: TransportMode): Promise<EngineSocket> {
   const socket = new EngineSocket(handle.url, { path: "/socket.io/", transports: transportsFor(mode) as any });
-  onClose(() => socket.close());
+  onClose(() => {
+    socket.close();
+  });
   await waitFor(socket, "open");
   if (mode === "upgrade" && socket.transport.name !== "websocket") await waitFor(socket, "upgrade");
   return socket;

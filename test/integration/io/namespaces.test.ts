@@ -41,7 +41,7 @@ describe.each(MODES)("namespaces (%s)", { timeout: 10000 }, (mode) => {
     const client = await connectClient(handle, mode, {}, "/admin");
     const [socket] = await connected;
     expect(socket.nsp).toBe(nsp);
-    expect(nsp.sockets.has(client.id)).toBe(true);
+    expect(nsp.sockets.has(client.id!)).toBe(true);
     expect(handle.io.sockets.sockets.size).toBe(0);
     // connecting to /admin does not connect to / implicitly
     const outcome = await Promise.race([mainConnection.then(() => "main"), barrier([{ client, socket }]).then(() => "none")]);

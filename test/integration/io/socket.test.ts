@@ -25,7 +25,9 @@ afterEach(closeAll);
 /** A bare Engine.IO client that never joins a namespace. */
 function rawEngineClient(handle: IoServerHandle, transports: string[]): EngineSocket {
   const socket = new EngineSocket(handle.url, { path: "/socket.io/", transports: transports as any });
-  onClose(() => socket.close());
+  onClose(() => {
+    socket.close();
+  });
   return socket;
 }
 

@@ -3,6 +3,7 @@
  * socketsLeave, disconnectSockets, allSockets, serverSideEmit with the
  * in-memory adapter.
  */
+import type { Socket as ClientSocket } from "socket.io-client";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { barrier, closeAll, connectMany, createIoServer, MODES, recordEvents, waitFor } from "../../helpers/io.js";
 
@@ -18,8 +19,8 @@ describe.each(MODES)("utility methods (%s)", { timeout: 10000 }, (mode) => {
       socket.data = { user: `user-${socket.handshake.auth.n}` };
       next();
     });
-    const clients = [];
-    const sockets = [];
+    const clients: ClientSocket[] = [];
+    const sockets: any[] = [];
     for (let i = 0; i < count; i++) {
       const many = await connectMany(handle, mode, 1, "/", { auth: { n: i } });
       clients.push(many.clients[0]);
