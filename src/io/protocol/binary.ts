@@ -208,8 +208,9 @@ export function reconstruct(data: unknown, buffers: readonly Buffer[]): unknown 
     if (!Array.isArray(child)) {
       const buffer = attachmentOf(child, buffers);
       if (buffer !== undefined) {
-        if (top.keys === null) top.src[i] = buffer;
-        else setOwn(top.src, key as string, buffer);
+        // `key` is an existing own data property (even "__proto__" from JSON.parse),
+        // so this assignment replaces its value and never reaches a setter.
+        top.src[key] = buffer;
         continue;
       }
     }
