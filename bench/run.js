@@ -1,0 +1,243 @@
+// tidewire vs socket.io 4.8 benchmark runner (`npm run bench [-- options]`).
+// Server under test pinned to core 0, load generators (and this runner) on
+// core 1; targets alternate A B A B over the rounds of each scenario.
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { PinnedChild, pinSelf, killAllChildren } from "./lib/children.js";
+import { SCENARIOS, workerParams } from "./scenarios.js";
+import { smokeCheck } from "./smoke.js";
+import { summarizeScenario, textTable, markdownTable } from "./lib/report.js";
+
+const SERVER_CORE = 0;
+const LOAD_CORE = 1;
+const ALL_TARGETS = ["socket.io", "tidewire"];
+
+const MODES = {
+  full: { rounds: 3, warmupMs: 1000, durationMs: 3000 },
+  quick: { rounds: 2, warmupMs: 300, durationMs: 1000 },
+};
+
+const USAGE = `usage: npm run bench -- [options]
+  --quick                 fewer rounds, shorter windows (under a minute)
+  --scenario <name>       run only this scenario (repeatable, or comma-separated)
+  --target <name>         run only this target: socket.io | tidewire (repeatable)
+  --rounds <n>            rounds per scenario (default ${MODES.full.rounds}, quick ${MODES.quick.rounds})
+  --duration <ms>         measured window of throughput scenarios (default ${MODES.full.durationMs}, quick ${MODES.quick.durationMs})
+  --out <file>            JSON output (default bench/results/bench-<date>.json, plus latest.json)
+  --list                  list the scenarios
+scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`;
+
+function parseArgs(argv) {
+  const opts = { mode: "full", scenarios: [], targets: [], rounds: null, durationMs: null, out: null, list: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === "--quick") opts.mode = "quick";
+    else if (a === "--scenario") opts.scenarios.push(...value().split(","));
+    else if (a === "--target") opts.targets.push(...value().split(","));
+    else if (a === "--rounds") opts.rounds = positiveInt(value(), a);
+    else if (a === "--duration") opts.durationMs = positiveInt(value(), a);
+    else if (a === "--out") opts.out = value();
+    else if (a === "--list") opts.list = true;
+    else if (a === "--help" || a === "-h") {
+      console.log(USAGE);
+      process.exit(0);
+    } else throw new Error(`unknown option ${a}`);
+  }
+  for (const name of opts.scenarios) {
+    if (!SCENARIOS.some((s) => s.name === name)) throw new Error(`unknown scenario "${name}"; one of: ${SCENARIOS.map((s) => s.name).join(", ")}`);
+  }
+  for (const t of opts.targets) {
+    if (!ALL_TARGETS.includes(t)) throw new Error(`unknown target "${t}"; one of: ${ALL_TARGETS.join(", ")}`);
+  }
+  return opts;
+}
+
+function positiveInt(text, flag) {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} expects a positive integer, got "${text}"`);
+  return n;
+}
+
+const log = (...args) => console.error(...args);
+
+function startServer(target, scenario) {
+  return new PinnedChild(`server ${target}/${scenario}`, SERVER_CORE, "server.js", [target, scenario], { nodeArgs: ["--expose-gc"] });
+}
+
+/** Starts a target's server and runs the official-client smoke check against it. */
+async function smoke(target) {
+  const server = startServer(target, "smoke");
+  try {
+    const { port } = await server.ready;
+    await smokeCheck(port);
+  } finally {
+    await server.kill();
+  }
+}
+
+/**
+ * One measured run of one scenario against one target, in fresh processes.
+ * @returns {Promise<object>} the raw result (ok false with the error on failure)
+ */
+async function runOnce(scenario, target, round, mode) {
+  const base = { scenario: scenario.name, target, round, kind: scenario.kind };
+  const server = startServer(target, scenario.name);
+  const workers = [];
+  try {
+    const { port } = await server.ready;
+    const params = scenario.params(mode);
+    for (let i = 0; i < scenario.workers; i++) workers.push(new PinnedChild(`load ${i}`, LOAD_CORE, "load/worker.js", []));
+    await Promise.all(workers.map((w) => w.ready));
+    const all = (cmd, args, timeoutMs) => Promise.all(workers.map((w) => w.request(cmd, args, timeoutMs)));
+    await Promise.all(
+      workers.map((w, index) =>
+        w.request("setup", { scenario: scenario.name, port, params: workerParams(params, index, workers.length), index, count: workers.length }, 60000),
+      ),
+    );
+    const gc = scenario.kind === "memory";
+    let windowMs;
+    let loads;
+    let srv;
+    if (scenario.kind === "throughput") {
+      await all("start");
+      await sleep(mode.warmupMs);
+      await server.request("mark");
+      await all("mark");
+      await sleep(mode.durationMs);
+      loads = await all("end");
+      srv = await server.request("end");
+      await all("stop");
+      windowMs = Math.max(...loads.map((l) => l.elapsedMs));
+    } else {
+      await server.request("mark", { gc }, 30000);
+      await all("mark");
+      const starts = await all("start", {}, (params.timeoutMs ?? 30000) + 5000);
+      loads = await all("end");
+      srv = await server.request("end", { gc }, 30000);
+      windowMs = Math.max(...starts.map((s) => s.elapsedMs));
+    }
+    const sum = (key) => loads.reduce((acc, l) => acc + l[key], 0);
+    return {
+      ...base,
+      ok: true,
+      units: sum("units"),
+      bytes: sum("bytes"),
+      deliveries: sum("deliveries"),
+      errors: sum("errors"),
+      errorSamples: loads.flatMap((l) => l.errorSamples).slice(0, 5),
+      windowMs,
+      server: srv,
+      load: {
+        workers: loads.length,
+        cpu: sum("cpuUser") + sum("cpuSystem"),
+        loopDelayP99Ms: Math.max(...loads.map((l) => l.loopDelayP99Ms)),
+      },
+    };
+  } catch (err) {
+    return { ...base, ok: false, error: String(err?.message ?? err) };
+  } finally {
+    // The server goes first: its side of every connection closes first, so
+    // TIME_WAIT lands on the server's port and not on the load generator's
+    // ephemeral ports (which the next runs need).
+    await server.kill();
+    await Promise.all(workers.map((w) => w.kill()));
+  }
+}
+
+function progressLine(scenario, run) {
+  if (!run.ok) return `  ${run.target.padEnd(9)} round ${run.round}: FAILED ${run.error}`;
+  const m = scenario.metrics[0];
+  let main;
+  try {
+    main = `${m.value(run).toFixed(m.format === "int" ? 0 : 2)} ${m.label}`;
+  } catch {
+    main = "–";
+  }
+  const cpu = run.server.cpuUser + run.server.cpuSystem;
+  const loadPct = (100 * run.load.cpu) / (run.windowMs / 1000);
+  const errors = run.errors ? `, ${run.errors} client errors (${run.errorSamples[0]})` : "";
+  return `  ${run.target.padEnd(9)} round ${run.round}: ${main}, server CPU ${cpu.toFixed(3)} s, load-gen ${loadPct.toFixed(0)}%${errors}`;
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.list) {
+    for (const s of SCENARIOS) console.log(`${s.name.padEnd(16)} ${s.title}`);
+    return;
+  }
+  const mode = { ...MODES[opts.mode], name: opts.mode };
+  if (opts.rounds) mode.rounds = opts.rounds;
+  if (opts.durationMs) mode.durationMs = opts.durationMs;
+  await pinSelf(LOAD_CORE);
+
+  let targets = opts.targets.length ? ALL_TARGETS.filter((t) => opts.targets.includes(t)) : [...ALL_TARGETS];
+  const distEntry = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+  if (targets.includes("tidewire") && !existsSync(distEntry)) {
+    log("tidewire: dist/index.js is missing (run `npm run build`); benchmarking socket.io only");
+    targets = targets.filter((t) => t !== "tidewire");
+  }
+  for (const target of [...targets]) {
+    try {
+      await smoke(target);
+      log(`smoke check ${target}: ok (official client: polling+upgrade and websocket, JSON and binary acks)`);
+    } catch (err) {
+      log(`smoke check ${target}: FAILED: ${err?.message ?? err}`);
+      targets = targets.filter((t) => t !== target);
+    }
+  }
+  if (targets.length === 0) throw new Error("no target passed the smoke check");
+
+  const selected = opts.scenarios.length ? SCENARIOS.filter((s) => opts.scenarios.includes(s.name)) : SCENARIOS;
+  const started = new Date();
+  const scenarios = [];
+  for (const scenario of selected) {
+    log(`\n${scenario.title}`);
+    const runs = [];
+    for (let round = 1; round <= mode.rounds; round++) {
+      for (const target of targets) {
+        const run = await runOnce(scenario, target, round, mode);
+        runs.push(run);
+        log(progressLine(scenario, run));
+      }
+    }
+    const { summary, ratios } = summarizeScenario(scenario, runs, targets);
+    scenarios.push({ name: scenario.name, title: scenario.title, kind: scenario.kind, params: scenario.params(mode), metrics: scenario.metrics, runs, summary, ratios });
+  }
+
+  const results = {
+    date: started.toISOString(),
+    durationSec: (Date.now() - started.getTime()) / 1000,
+    mode,
+    node: process.version,
+    cpu: cpus()[0]?.model,
+    cores: { server: SERVER_CORE, load: LOAD_CORE },
+    targets,
+    scenarios,
+  };
+  console.log(textTable(results));
+  const dir = fileURLToPath(new URL("./results/", import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const out = opts.out ?? `${dir}bench-${started.toISOString().replace(/[:.]/g, "-")}.json`;
+  const json = JSON.stringify(results, null, 2);
+  writeFileSync(out, json);
+  writeFileSync(`${dir}latest.json`, json);
+  writeFileSync(`${dir}latest.md`, `Measured ${results.date.slice(0, 10)} (${mode.name}, ${mode.rounds} rounds, node ${results.node}):\n\n${markdownTable(results)}\n`);
+  log(`\nresults: ${out} (and bench/results/latest.json, latest.md); ${results.durationSec.toFixed(0)} s`);
+}
+
+main().then(
+  () => {
+    killAllChildren();
+  },
+  (err) => {
+    log(`bench: ${err?.message ?? err}`);
+    killAllChildren();
+    process.exitCode = 1;
+  },
+);

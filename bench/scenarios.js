@@ -1,0 +1,155 @@
+// The benchmark scenarios: what each runs (the client side lives in
+// bench/load/scenarios/<name>.js, the server side in bench/server.js), its
+// parameters in full and quick mode, and how a run's raw counters become the
+// reported metrics, with the issue's targets as ratios tidewire / socket.io.
+//
+// Kinds:
+//   throughput  load starts, a warm-up passes, then a window of fixed length
+//               is measured (units counted by the load workers, CPU by the server)
+//   storm       the window is one bounded piece of work (N connections),
+//               measured from its start to its last unit
+//   memory      a storm whose window also records server heap and RSS after
+//               forced GC before and after
+//
+// Adding a scenario: a definition here, a load module exporting setup/start
+// (and optionally stop), and its handlers in bench/server.js SCENARIO_HANDLERS.
+// A multi-server scenario (the cross-node broadcast over Redis) additionally
+// needs run.js to start one server per node and a Redis server; that is the
+// `servers` field this table will grow then — no scenario uses it yet.
+
+/** Server CPU seconds (user + system) of a run's window. */
+const serverCpu = (r) => r.server.cpuUser + r.server.cpuSystem;
+/** Units per second over the load window (throughput kinds) or the storm (storm kinds). */
+const rate = (r) => r.units / (r.windowMs / 1000);
+/**
+ * Server CPU seconds attributable to the units counted. In throughput runs the
+ * server's window brackets the load workers' (IPC round trips on each side),
+ * so its CPU is rescaled to the load window; a storm's CPU is taken whole.
+ */
+const windowCpu = (r) => (r.kind === "throughput" ? (serverCpu(r) * r.windowMs) / r.server.elapsedMs : serverCpu(r));
+/** Server CPU seconds per unit. */
+const cpuPerUnit = (r) => windowCpu(r) / r.units;
+
+function throughputMetrics(unitLabel, { throughput, cpu }) {
+  return [
+    { key: "throughput", label: `${unitLabel}/s`, value: rate, better: "higher", target: throughput, format: "int" },
+    { key: "cpuPerUnit", label: `server CPU µs/${unitLabel.replace(/s$/, "")}`, value: (r) => cpuPerUnit(r) * 1e6, better: "lower", target: cpu, format: "2" },
+  ];
+}
+
+/** Metrics every scenario reports after its own. */
+export const COMMON_METRICS = [
+  { key: "serverCpuSec", label: "server CPU s (window)", value: serverCpu, better: "lower", format: "3" },
+  { key: "serverCpuPct", label: "server core busy %", value: (r) => (100 * serverCpu(r)) / (r.server.elapsedMs / 1000), format: "int" },
+  { key: "loadCpuPct", label: "load-gen core busy %", value: (r) => (100 * r.load.cpu) / (r.windowMs / 1000), format: "int" },
+];
+
+/** Splits a client count over `count` workers (the first ones take the remainder). */
+function share(total, index, count) {
+  return Math.floor(total / count) + (index < total % count ? 1 : 0);
+}
+
+export const SCENARIOS = [
+  {
+    name: "fanout",
+    title: "fanout: 1000 websocket clients in one room, small JSON broadcasts",
+    kind: "throughput",
+    workers: 1,
+    params: () => ({ clients: 1000, concurrency: 100, burst: 5, window: 4 }),
+    metrics: throughputMetrics("deliveries", { throughput: 5, cpu: 0.2 }),
+  },
+  {
+    name: "echo-ack",
+    title: "echo-ack: 200 websocket clients x 10 emits in flight, server acks",
+    kind: "throughput",
+    workers: 1,
+    params: () => ({ clients: 200, concurrency: 100, inFlight: 10 }),
+    metrics: throughputMetrics("acks", { throughput: 2, cpu: 0.5 }),
+  },
+  {
+    name: "connect-ws",
+    title: "connect storm, websocket: 2000 clients",
+    kind: "storm",
+    workers: 1,
+    params: () => ({ clients: 2000, concurrency: 50, timeoutMs: 30000 }),
+    metrics: throughputMetrics("connections", { throughput: 1.6, cpu: 0.6 }),
+  },
+  {
+    name: "connect-polling",
+    title: "connect storm, polling + upgrade: 500 clients",
+    kind: "storm",
+    workers: 1,
+    params: () => ({ clients: 500, concurrency: 50, timeoutMs: 30000 }),
+    metrics: throughputMetrics("connections", { throughput: 1.3, cpu: 0.75 }),
+  },
+  {
+    name: "idle-memory",
+    title: "idle memory: 5000 websocket connections",
+    kind: "memory",
+    workers: 1,
+    params: () => ({ clients: 5000, warmup: 50, concurrency: 50, timeoutMs: 60000 }),
+    metrics: [
+      {
+        key: "heapPerConn",
+        label: "heap KiB/connection",
+        value: (r) => (r.server.after.heapUsed - r.server.baseline.heapUsed) / r.units / 1024,
+        better: "lower",
+        target: 0.4,
+        format: "2",
+      },
+      {
+        key: "rssPerConn",
+        label: "RSS KiB/connection",
+        value: (r) => (r.server.after.rss - r.server.baseline.rss) / r.units / 1024,
+        better: "lower",
+        target: 0.6,
+        format: "2",
+      },
+      { key: "cpuPerUnit", label: "server CPU µs/connection", value: (r) => cpuPerUnit(r) * 1e6, better: "lower", format: "2" },
+    ],
+  },
+  {
+    name: "polling-echo",
+    title: "polling echo: 50 polling-only clients x 10 emits in flight",
+    kind: "throughput",
+    workers: 1,
+    params: () => ({ clients: 50, concurrency: 50, inFlight: 10 }),
+    metrics: throughputMetrics("messages", { throughput: 1.6, cpu: 0.6 }),
+  },
+  {
+    name: "binary-echo",
+    title: "binary echo: 64 KiB Buffers, 20 websocket clients x 2 in flight",
+    kind: "throughput",
+    workers: 1,
+    params: () => ({ clients: 20, concurrency: 20, inFlight: 2, size: 64 * 1024 }),
+    metrics: [
+      { key: "throughput", label: "MB/s", value: (r) => r.bytes / 1e6 / (r.windowMs / 1000), better: "higher", target: 1.4, format: "1" },
+      { key: "cpuPerUnit", label: "server CPU ms/MB", value: (r) => (windowCpu(r) * 1e3) / (r.bytes / 1e6), better: "lower", target: 0.7, format: "3" },
+    ],
+  },
+  {
+    name: "room-churn",
+    title: "room churn: 1000 clients join/say/leave over 100 small rooms",
+    kind: "throughput",
+    workers: 1,
+    params: () => ({ clients: 1000, concurrency: 100, rooms: 100 }),
+    metrics: [
+      ...throughputMetrics("ops", { throughput: 2, cpu: 0.5 }),
+      { key: "deliveries", label: "room deliveries/s", value: (r) => r.deliveries / (r.windowMs / 1000), format: "int" },
+    ],
+  },
+];
+
+/**
+ * This worker's parameters: client counts split over the workers, the rest as is.
+ * @param {Record<string, number>} params
+ * @param {number} index
+ * @param {number} count
+ */
+export function workerParams(params, index, count) {
+  const out = { ...params };
+  for (const key of ["clients", "warmup"]) {
+    if (key in out) out[key] = share(params[key], index, count);
+  }
+  return out;
+}
