@@ -9,6 +9,7 @@ import { PinnedChild, pinSelf, killAllChildren } from "./lib/children.js";
 import { SCENARIOS, workerParams } from "./scenarios.js";
 import { smokeCheck } from "./smoke.js";
 import { summarizeScenario, textTable, markdownTable } from "./lib/report.js";
+import { sampleCores, busyPercent } from "./lib/core-usage.js";
 
 const SERVER_CORE = 0;
 const LOAD_CORE = 1;
@@ -104,12 +105,16 @@ async function runOnce(scenario, target, round, mode) {
     let windowMs;
     let loads;
     let srv;
+    let coresBefore;
+    let coresAfter;
     if (scenario.kind === "throughput") {
       await all("start");
       await sleep(mode.warmupMs);
       await server.request("mark");
       await all("mark");
+      coresBefore = sampleCores();
       await sleep(mode.durationMs);
+      coresAfter = sampleCores();
       loads = await all("end");
       srv = await server.request("end");
       await all("stop");
@@ -117,7 +122,9 @@ async function runOnce(scenario, target, round, mode) {
     } else {
       await server.request("mark", { gc }, 30000);
       await all("mark");
+      coresBefore = sampleCores();
       const starts = await all("start", {}, (params.timeoutMs ?? 30000) + 5000);
+      coresAfter = sampleCores();
       loads = await all("end");
       srv = await server.request("end", { gc }, 30000);
       windowMs = Math.max(...starts.map((s) => s.elapsedMs));
@@ -138,6 +145,8 @@ async function runOnce(scenario, target, round, mode) {
         cpu: sum("cpuUser") + sum("cpuSystem"),
         loopDelayP99Ms: Math.max(...loads.map((l) => l.loopDelayP99Ms)),
       },
+      // Busy % of each pinned core over the window, all processes included.
+      cores: { server: busyPercent(coresBefore, coresAfter, SERVER_CORE), load: busyPercent(coresBefore, coresAfter, LOAD_CORE) },
     };
   } catch (err) {
     return { ...base, ok: false, error: String(err?.message ?? err) };
@@ -161,8 +170,11 @@ function progressLine(scenario, run) {
   }
   const cpu = run.server.cpuUser + run.server.cpuSystem;
   const loadPct = (100 * run.load.cpu) / (run.windowMs / 1000);
+  const serverPct = (100 * cpu) / (run.server.elapsedMs / 1000);
+  const others = run.cores.server - serverPct;
+  const contention = others > 10 ? `, OTHER PROCESSES took ~${others.toFixed(0)}% of core ${SERVER_CORE}` : "";
   const errors = run.errors ? `, ${run.errors} client errors (${run.errorSamples[0]})` : "";
-  return `  ${run.target.padEnd(9)} round ${run.round}: ${main}, server CPU ${cpu.toFixed(3)} s, load-gen ${loadPct.toFixed(0)}%${errors}`;
+  return `  ${run.target.padEnd(9)} round ${run.round}: ${main}, server CPU ${cpu.toFixed(3)} s, server core ${serverPct.toFixed(0)}% busy, load-gen ${loadPct.toFixed(0)}%${contention}${errors}`;
 }
 
 async function main() {

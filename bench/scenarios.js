@@ -30,10 +30,10 @@ const windowCpu = (r) => (r.kind === "throughput" ? (serverCpu(r) * r.windowMs) 
 /** Server CPU seconds per unit. */
 const cpuPerUnit = (r) => windowCpu(r) / r.units;
 
-function throughputMetrics(unitLabel, { throughput, cpu }) {
+function throughputMetrics(units, unit, { throughput, cpu }) {
   return [
-    { key: "throughput", label: `${unitLabel}/s`, value: rate, better: "higher", target: throughput, format: "int" },
-    { key: "cpuPerUnit", label: `server CPU µs/${unitLabel.replace(/s$/, "")}`, value: (r) => cpuPerUnit(r) * 1e6, better: "lower", target: cpu, format: "2" },
+    { key: "throughput", label: `${units}/s`, value: rate, better: "higher", target: throughput, format: "int" },
+    { key: "cpuPerUnit", label: `server CPU µs/${unit}`, value: (r) => cpuPerUnit(r) * 1e6, better: "lower", target: cpu, format: "2" },
   ];
 }
 
@@ -42,6 +42,12 @@ export const COMMON_METRICS = [
   { key: "serverCpuSec", label: "server CPU s (window)", value: serverCpu, better: "lower", format: "3" },
   { key: "serverCpuPct", label: "server core busy %", value: (r) => (100 * serverCpu(r)) / (r.server.elapsedMs / 1000), format: "int" },
   { key: "loadCpuPct", label: "load-gen core busy %", value: (r) => (100 * r.load.cpu) / (r.windowMs / 1000), format: "int" },
+  {
+    key: "othersPct",
+    label: "other processes on server core %",
+    value: (r) => Math.max(0, r.cores.server - (100 * serverCpu(r)) / (r.server.elapsedMs / 1000)),
+    format: "int",
+  },
 ];
 
 /** Splits a client count over `count` workers (the first ones take the remainder). */
@@ -56,7 +62,7 @@ export const SCENARIOS = [
     kind: "throughput",
     workers: 1,
     params: () => ({ clients: 1000, concurrency: 100, burst: 5, window: 4 }),
-    metrics: throughputMetrics("deliveries", { throughput: 5, cpu: 0.2 }),
+    metrics: throughputMetrics("deliveries", "delivery", { throughput: 5, cpu: 0.2 }),
   },
   {
     name: "echo-ack",
@@ -64,7 +70,7 @@ export const SCENARIOS = [
     kind: "throughput",
     workers: 1,
     params: () => ({ clients: 200, concurrency: 100, inFlight: 10 }),
-    metrics: throughputMetrics("acks", { throughput: 2, cpu: 0.5 }),
+    metrics: throughputMetrics("acks", "ack", { throughput: 2, cpu: 0.5 }),
   },
   {
     name: "connect-ws",
@@ -72,15 +78,15 @@ export const SCENARIOS = [
     kind: "storm",
     workers: 1,
     params: () => ({ clients: 2000, concurrency: 50, timeoutMs: 30000 }),
-    metrics: throughputMetrics("connections", { throughput: 1.6, cpu: 0.6 }),
+    metrics: throughputMetrics("connections", "connection", { throughput: 1.6, cpu: 0.6 }),
   },
   {
     name: "connect-polling",
     title: "connect storm, polling + upgrade: 500 clients",
     kind: "storm",
     workers: 1,
-    params: () => ({ clients: 500, concurrency: 50, timeoutMs: 30000 }),
-    metrics: throughputMetrics("connections", { throughput: 1.3, cpu: 0.75 }),
+    params: () => ({ clients: 500, concurrency: 200, timeoutMs: 30000 }),
+    metrics: throughputMetrics("connections", "connection", { throughput: 1.3, cpu: 0.75 }),
   },
   {
     name: "idle-memory",
@@ -114,7 +120,7 @@ export const SCENARIOS = [
     kind: "throughput",
     workers: 1,
     params: () => ({ clients: 50, concurrency: 50, inFlight: 10 }),
-    metrics: throughputMetrics("messages", { throughput: 1.6, cpu: 0.6 }),
+    metrics: throughputMetrics("messages", "message", { throughput: 1.6, cpu: 0.6 }),
   },
   {
     name: "binary-echo",
@@ -134,7 +140,7 @@ export const SCENARIOS = [
     workers: 1,
     params: () => ({ clients: 1000, concurrency: 100, rooms: 100 }),
     metrics: [
-      ...throughputMetrics("ops", { throughput: 2, cpu: 0.5 }),
+      ...throughputMetrics("ops", "op", { throughput: 2, cpu: 0.5 }),
       { key: "deliveries", label: "room deliveries/s", value: (r) => r.deliveries / (r.windowMs / 1000), format: "int" },
     ],
   },
