@@ -49,6 +49,7 @@ const referenceSafeValue = values(fc.string({ maxLength: 5 }).filter((k) => k !=
 
 /** The value as the receiving side sees it: every binary value becomes a Buffer of its bytes. */
 function asReceived(v: unknown): unknown {
+  if (Object.is(v, -0)) return 0; // JSON has no negative zero
   if (isBinary(v)) return Buffer.from(toBuffer(v));
   if (Array.isArray(v)) return v.map(asReceived);
   if (v && typeof v === "object") {
