@@ -1,5 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { SerializeOptions } from "cookie";
+import { invalidOption } from "../core/errors.js";
+import { resolveCookie } from "./cookie.js";
 
 export type Transport = "polling" | "websocket";
 
@@ -86,3 +88,96 @@ export interface AttachOptions {
 export type ServerOptions = EngineOptions & AttachOptions;
 
 export type HeadersEventHandler = (headers: OutgoingHttpHeaders, req: IncomingMessage) => void;
+
+/** The transports this server implements, in their default order. */
+export const SUPPORTED_TRANSPORTS: readonly Transport[] = ["polling", "websocket"];
+
+/**
+ * Options after defaults: every key the user passed is kept (engine.io keeps
+ * unknown keys in `opts` too), the known ones normalised.
+ */
+export interface ResolvedOptions extends Omit<ServerOptions, "cookie" | "cors" | "perMessageDeflate" | "httpCompression"> {
+  pingInterval: number;
+  pingTimeout: number;
+  upgradeTimeout: number;
+  maxHttpBufferSize: number;
+  transports: Transport[];
+  allowUpgrades: boolean;
+  /** false, or the ws permessage-deflate options merged over `{ threshold: 1024 }` */
+  perMessageDeflate: false | Record<string, unknown>;
+  /** false, or zlib options with a byte `threshold` */
+  httpCompression: false | { threshold: number; [k: string]: unknown };
+  cookie: false | CookieOptions;
+  cors: false | CorsOptions | true;
+  allowEIO3: boolean;
+  maxBufferedBytes: number;
+  [key: string]: unknown;
+}
+
+export const DEFAULTS = Object.freeze({
+  pingInterval: 25000,
+  pingTimeout: 20000,
+  upgradeTimeout: 10000,
+  maxHttpBufferSize: 1e6,
+  transports: SUPPORTED_TRANSPORTS,
+  allowUpgrades: true,
+  httpCompression: { threshold: 1024 },
+  cors: false,
+  allowEIO3: false,
+  maxBufferedBytes: 4 * 1024 * 1024,
+});
+
+function positive(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw invalidOption(name, "a positive finite number", value);
+  }
+  return value;
+}
+
+/** Applies defaults and validates once; throws a clear TidewireError on a bad value. */
+export function resolveOptions(opts: ServerOptions = {}): ResolvedOptions {
+  if (opts === null || typeof opts !== "object") throw invalidOption("options", "an object", opts);
+  const resolved = { ...opts } as ResolvedOptions;
+  resolved.pingInterval = positive("pingInterval", opts.pingInterval, DEFAULTS.pingInterval);
+  resolved.pingTimeout = positive("pingTimeout", opts.pingTimeout, DEFAULTS.pingTimeout);
+  resolved.upgradeTimeout = positive("upgradeTimeout", opts.upgradeTimeout, DEFAULTS.upgradeTimeout);
+  resolved.maxHttpBufferSize = positive("maxHttpBufferSize", opts.maxHttpBufferSize, DEFAULTS.maxHttpBufferSize);
+  resolved.maxBufferedBytes = positive("maxBufferedBytes", opts.maxBufferedBytes, DEFAULTS.maxBufferedBytes);
+
+  const transports = opts.transports ?? DEFAULTS.transports;
+  if (!Array.isArray(transports) || transports.some((t) => typeof t !== "string")) {
+    throw invalidOption("transports", 'an array of transport names such as ["polling", "websocket"]', transports);
+  }
+  resolved.transports = [...transports];
+  resolved.allowUpgrades = opts.allowUpgrades !== false;
+  resolved.allowEIO3 = opts.allowEIO3 === true;
+
+  if (opts.allowRequest !== undefined && typeof opts.allowRequest !== "function") {
+    throw invalidOption("allowRequest", "a function (req, callback)", opts.allowRequest);
+  }
+
+  const pmd = opts.perMessageDeflate;
+  resolved.perMessageDeflate = pmd ? { threshold: 1024, ...(pmd === true ? {} : pmd) } : false;
+
+  const hc = opts.httpCompression;
+  if (hc === false) resolved.httpCompression = false;
+  else if (hc === undefined || hc === true) resolved.httpCompression = { ...DEFAULTS.httpCompression };
+  else if (typeof hc === "object" && hc !== null) {
+    resolved.httpCompression = { ...hc, threshold: hc.threshold ?? DEFAULTS.httpCompression.threshold };
+  } else throw invalidOption("httpCompression", "false, true or an object with a threshold", hc);
+
+  resolved.cookie = resolveCookie(opts.cookie) ?? false;
+  if (opts.cors !== undefined && opts.cors !== false && opts.cors !== true && typeof opts.cors !== "object") {
+    throw invalidOption("cors", "false, true or cors options", opts.cors);
+  }
+  resolved.cors = opts.cors || false;
+  return resolved;
+}
+
+/** The request path prefix handled by the engine (features.md A2.1). */
+export function computePath(opts: AttachOptions): string {
+  let path = (opts.path || "/engine.io").replace(/\/$/, "");
+  if (opts.addTrailingSlash !== false) path += "/";
+  return path;
+}

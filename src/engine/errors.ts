@@ -1,0 +1,82 @@
+/**
+ * Engine.IO request errors (protocol.md §8): numeric codes with fixed
+ * messages, written as JSON on plain HTTP requests and as a raw HTTP/1.1 400
+ * on upgrade requests, where no ServerResponse exists.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+
+export const ErrorCodes = Object.freeze({
+  UNKNOWN_TRANSPORT: 0,
+  UNKNOWN_SID: 1,
+  BAD_HANDSHAKE_METHOD: 2,
+  BAD_REQUEST: 3,
+  FORBIDDEN: 4,
+  UNSUPPORTED_PROTOCOL_VERSION: 5,
+} as const);
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export const ErrorMessages: Readonly<Record<ErrorCode, string>> = Object.freeze({
+  0: "Transport unknown",
+  1: "Session ID unknown",
+  2: "Bad handshake method",
+  3: "Bad request",
+  4: "Forbidden",
+  5: "Unsupported protocol version",
+});
+
+/** Extra detail about a refused request, as engine.io reports it. */
+export interface ErrorContext {
+  /** A custom message (from `allowRequest`) replacing the standard one. */
+  message?: string;
+  name?: string;
+  [key: string]: unknown;
+}
+
+/** The argument of the server's `connection_error` event. */
+export interface ConnectionError {
+  req: IncomingMessage;
+  code: ErrorCode;
+  message: string;
+  context?: ErrorContext;
+}
+
+function messageOf(code: ErrorCode, context?: ErrorContext): string {
+  return context && typeof context.message === "string" && context.message ? context.message : ErrorMessages[code];
+}
+
+/** `400 {"code":n,"message":"..."}` (403 for FORBIDDEN) on a plain HTTP request. */
+export function abortRequest(res: ServerResponse, code: ErrorCode, context?: ErrorContext): void {
+  // A middleware may already have started (or finished) the response.
+  if (res.headersSent) {
+    if (!res.writableEnded) res.end();
+    return;
+  }
+  const body = JSON.stringify({ code, message: messageOf(code, context) });
+  res.writeHead(code === ErrorCodes.FORBIDDEN ? 403 : 400, {
+    "Content-Type": "application/json",
+    "Content-Length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/**
+ * The raw error answer to an upgrade request: always status 400, the message
+ * as a text/html body, then the TCP connection is destroyed.
+ */
+export function abortUpgrade(socket: Duplex, code: ErrorCode, context?: ErrorContext): void {
+  socket.on("error", ignore);
+  if (socket.writable) {
+    const message = messageOf(code, context);
+    socket.write(
+      "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\nContent-Length: " +
+        Buffer.byteLength(message) +
+        "\r\n\r\n" +
+        message,
+    );
+  }
+  socket.destroy();
+}
+
+function ignore(): void {}

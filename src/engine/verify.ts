@@ -1,0 +1,105 @@
+/**
+ * Request verification (protocol.md §8, features.md A4), in engine.io's order:
+ * transport → Origin → (sid known → transport matches → same EIO) or
+ * (GET → real upgrade for websocket → allowRequest).
+ */
+import type { IncomingMessage } from "node:http";
+import { ErrorCodes, type ErrorCode, type ErrorContext } from "./errors.js";
+import { SUPPORTED_TRANSPORTS, type ResolvedOptions, type Transport as TransportName } from "./options.js";
+import type { Socket } from "./session.js";
+
+export type Query = Record<string, string>;
+
+/** Query parameters of an Engine.IO request, in a null-prototype object (last value wins). */
+export function parseQuery(url: string | undefined): Query {
+  const query: Query = Object.create(null);
+  if (!url) return query;
+  const q = url.indexOf("?");
+  if (q === -1) return query;
+  for (const [key, value] of new URLSearchParams(url.slice(q + 1))) query[key] = value;
+  return query;
+}
+
+/** The query of `req`, parsed once and kept on `req._query` as engine.io does. */
+export function queryOf(req: IncomingMessage): Query {
+  const holder = req as IncomingMessage & { _query?: Query };
+  return (holder._query ??= parseQuery(req.url));
+}
+
+/** Revision 4 only for exactly `EIO=4`; anything else (missing included) is revision 3. */
+export function protocolOf(query: Query): 3 | 4 {
+  return query.EIO === "4" ? 4 : 3;
+}
+
+/** Whether `value` holds a character not allowed in an HTTP header value. */
+export function hasInvalidHeaderChar(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c > 0xff) return true;
+  }
+  return false;
+}
+
+export type VerifyCallback = (code?: ErrorCode, context?: ErrorContext) => void;
+
+export interface VerifyScope {
+  readonly opts: ResolvedOptions;
+  readonly clients: Record<string, Socket>;
+}
+
+export function isTransportEnabled(opts: ResolvedOptions, name: unknown): name is TransportName {
+  return (
+    typeof name === "string" &&
+    SUPPORTED_TRANSPORTS.includes(name as TransportName) &&
+    opts.transports.includes(name as TransportName)
+  );
+}
+
+/** Calls `fn()` when the request may proceed, `fn(code, context)` otherwise. */
+export function verifyRequest(scope: VerifyScope, req: IncomingMessage, upgrade: boolean, fn: VerifyCallback): void {
+  const query = queryOf(req);
+  const transport = query.transport;
+  if (!isTransportEnabled(scope.opts, transport)) return fn(ErrorCodes.UNKNOWN_TRANSPORT, { transport });
+
+  const origin = req.headers.origin;
+  if (origin !== undefined && hasInvalidHeaderChar(origin)) {
+    // engine.io blanks the header so that nothing downstream echoes it.
+    (req.headers as Record<string, unknown>).origin = undefined;
+    return fn(ErrorCodes.BAD_REQUEST, { name: "INVALID_ORIGIN", origin });
+  }
+
+  const sid = query.sid;
+  if (sid) {
+    if (!Object.prototype.hasOwnProperty.call(scope.clients, sid)) return fn(ErrorCodes.UNKNOWN_SID, { sid });
+    const session = scope.clients[sid];
+    const previousTransport = session.transport.name;
+    if (!upgrade && previousTransport !== transport) {
+      return fn(ErrorCodes.BAD_REQUEST, { name: "TRANSPORT_MISMATCH", transport, previousTransport });
+    }
+    const protocol = protocolOf(query);
+    if (protocol !== session.protocol) {
+      return fn(ErrorCodes.BAD_REQUEST, { name: "PROTOCOL_MISMATCH", protocol, previousProtocol: session.protocol });
+    }
+    return fn();
+  }
+
+  if (req.method !== "GET") return fn(ErrorCodes.BAD_HANDSHAKE_METHOD, { method: req.method });
+  if (transport === "websocket" && !upgrade) return fn(ErrorCodes.BAD_REQUEST, { name: "TRANSPORT_HANDSHAKE_ERROR" });
+  const allowRequest = scope.opts.allowRequest;
+  if (!allowRequest) return fn();
+  let answered = false;
+  try {
+    allowRequest(req, (message, success) => {
+      if (answered) return;
+      answered = true;
+      if (!success) fn(ErrorCodes.FORBIDDEN, { message: message ?? undefined });
+      else fn();
+    });
+  } catch (err) {
+    // A throwing hook refuses the handshake rather than taking the server down.
+    if (!answered) {
+      answered = true;
+      fn(ErrorCodes.FORBIDDEN, { error: err });
+    }
+  }
+}
