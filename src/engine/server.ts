@@ -1,0 +1,296 @@
+/**
+ * The Engine.IO server: request and upgrade entry points, verification,
+ * handshake, and the session registry.
+ */
+import { EventEmitter } from "node:events";
+import type { IncomingMessage, OutgoingHttpHeaders, Server as HttpServer, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import type { WebSocket } from "ws";
+import { logger } from "../core/debug.js";
+import { generateId } from "../core/ids.js";
+import { sessionCookie } from "./cookie.js";
+import { corsMiddleware } from "./cors.js";
+import {
+  abortRequest,
+  abortUpgrade,
+  ErrorCodes,
+  ErrorMessages,
+  type ErrorCode,
+  type ErrorContext,
+} from "./errors.js";
+import { attachToHttpServer, type HttpLikeServer } from "./http-attach.js";
+import { runMiddlewares, UpgradeResponse, type Middleware } from "./middleware.js";
+import { resolveOptions, type AttachOptions, type ResolvedOptions, type ServerOptions } from "./options.js";
+import { Socket } from "./session.js";
+import { PollingTransport } from "./transports/polling.js";
+import type { EngineContext, TransportName } from "./transports/transport.js";
+import { WebSocketAcceptor, WebSocketTransport } from "./transports/websocket.js";
+import { protocolOf, queryOf, verifyRequest } from "./verify.js";
+
+const log = logger("engine", "server");
+
+/** Headers that middlewares set on an upgrade's stand-in response, until ws writes the 101. */
+const upgradeHeaders = new WeakMap<IncomingMessage, OutgoingHttpHeaders>();
+
+/** A header line is refused if it could split the response. */
+const UNSAFE_HEADER = /[\r\n]/;
+
+function ignoreError(): void {}
+
+export class Server extends EventEmitter implements EngineContext {
+  static readonly errors = ErrorCodes;
+  static readonly errorMessages = ErrorMessages;
+
+  /** The resolved options (defaults applied; unknown keys kept). */
+  readonly opts: ResolvedOptions;
+  /** Open sessions by id (null prototype: ids such as `__proto__` cannot collide with anything). */
+  readonly clients: Record<string, Socket> = Object.create(null);
+  clientsCount = 0;
+  readonly middlewares: Middleware[] = [];
+  /** The http server given to `attach()` (or created by `listen()`). */
+  httpServer?: HttpLikeServer;
+  readonly #acceptor: WebSocketAcceptor;
+
+  constructor(opts: ServerOptions = {}) {
+    super();
+    this.opts = resolveOptions(opts);
+    this.#acceptor = new WebSocketAcceptor(this.opts, this.#onWsHeaders);
+    if (this.opts.cors) this.use(corsMiddleware(this.opts.cors));
+  }
+
+  /**
+   * The id of a new session: 20 unguessable base64url characters. Override
+   * it (it may return a Promise); a throw or rejection refuses the handshake.
+   */
+  generateId(_req: IncomingMessage): string | Promise<string> {
+    return generateId();
+  }
+
+  /** Adds an Express-style middleware, run before verification for requests and upgrades. */
+  use(fn: Middleware): this {
+    if (typeof fn !== "function") throw new TypeError("engine.use() expects a (req, res, next) function");
+    this.middlewares.push(fn);
+    return this;
+  }
+
+  /** The transports a session on `transport` may upgrade to. */
+  upgrades(transport: TransportName): string[] {
+    if (!this.opts.allowUpgrades || transport !== "polling") return [];
+    return this.opts.transports.includes("websocket") ? ["websocket"] : [];
+  }
+
+  /** Attaches to an http/https/http2 server under `opts.path` (default "/engine.io"). */
+  attach(server: HttpLikeServer, opts: AttachOptions = {}): this {
+    attachToHttpServer(this, server, opts);
+    this.httpServer = server;
+    return this;
+  }
+
+  /** Closes every session at once ("forced close") and the WebSocket server. */
+  close(): this {
+    for (const id in this.clients) this.clients[id].close(true);
+    this.#acceptor.close();
+    return this;
+  }
+
+  /** Handles an Engine.IO HTTP request (polling, or a refused plain websocket GET). */
+  handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (log.enabled) log('handling "%s" request "%s"', req.method, req.url);
+    queryOf(req);
+    const verified = (code?: ErrorCode, context?: ErrorContext): void => {
+      if (code !== undefined) {
+        this.#connectionError(req, code, context);
+        abortRequest(res, code, context);
+        return;
+      }
+      const sid = queryOf(req).sid;
+      if (!sid) return this.#handshake(req, res, null, null);
+      const transport = this.clients[sid].transport;
+      if (transport instanceof PollingTransport) return transport.onRequest(req, res);
+      // A plain GET naming the session's websocket transport: nothing to serve.
+      verified(ErrorCodes.BAD_REQUEST, { name: "TRANSPORT_MISMATCH", transport: "websocket" });
+    };
+    this.#runMiddlewares(req, res, () => verifyRequest(this, req, false, verified), (context) => verified(ErrorCodes.BAD_REQUEST, context));
+  }
+
+  /** Handles an HTTP upgrade for the engine's path. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, upgradeHead: Buffer): void {
+    queryOf(req);
+    // Node removed its own error listener when it emitted "upgrade": a reset
+    // during an async verification step must not become an uncaught error.
+    socket.on("error", ignoreError);
+    // The parser may reuse this buffer once the event returns.
+    const head = Buffer.from(upgradeHead);
+    const res = new UpgradeResponse(req, socket);
+    const verified = (code?: ErrorCode, context?: ErrorContext): void => {
+      if (code !== undefined) {
+        this.#connectionError(req, code, context);
+        abortUpgrade(socket, code, context);
+        return;
+      }
+      // Middlewares such as express-session set their headers when writeHead() is called.
+      res.writeHead();
+      upgradeHeaders.set(req, res.headers);
+      const query = queryOf(req);
+      if (query.sid || query.transport !== "websocket") this.#acceptUpgrade(req, socket, head);
+      else this.#handshake(req, null, socket, head);
+    };
+    this.#runMiddlewares(
+      req,
+      res as unknown as ServerResponse,
+      () => verifyRequest(this, req, true, verified),
+      (context) => verified(ErrorCodes.BAD_REQUEST, context),
+    );
+  }
+
+  #runMiddlewares(
+    req: IncomingMessage,
+    res: ServerResponse,
+    next: () => void,
+    fail: (context: ErrorContext) => void,
+  ): void {
+    if (this.middlewares.length === 0) return next();
+    runMiddlewares(this.middlewares, req, res, (err) => {
+      if (err) fail({ name: "MIDDLEWARE_FAILURE", error: err });
+      else next();
+    });
+  }
+
+  #connectionError(req: IncomingMessage, code: ErrorCode, context?: ErrorContext): void {
+    if (log.enabled) log("refusing request %s: code %d", req.url, code);
+    this.emit("connection_error", { req, code, message: ErrorMessages[code], context });
+  }
+
+  /** An upgrade of an existing session: 101, then either an upgrade attempt or an immediate close. */
+  #acceptUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.#acceptor.accept(req, socket, head, (ws, direct) => {
+      socket.removeListener("error", ignoreError);
+      const query = queryOf(req);
+      const session = Object.prototype.hasOwnProperty.call(this.clients, query.sid) ? this.clients[query.sid] : null;
+      if (query.transport !== "websocket" || session === null || session.readyState !== "open" || session.upgrading || session.upgraded) {
+        if (log.enabled) log("refusing upgrade of %s", query.sid);
+        ws.on("error", ignoreError);
+        ws.close();
+        return;
+      }
+      session.maybeUpgrade(this.#wsTransport(ws, socket, query, direct));
+    });
+  }
+
+  #wsTransport(ws: WebSocket, socket: Duplex, query: Record<string, string>, direct: boolean): WebSocketTransport {
+    return new WebSocketTransport(ws, socket, protocolOf(query), !query.b64, direct);
+  }
+
+  /** Protocol check, id generation, session creation (features.md A4 order). */
+  #handshake(
+    req: IncomingMessage,
+    res: ServerResponse | null,
+    socket: Duplex | null,
+    head: Buffer | null,
+  ): void {
+    const query = queryOf(req);
+    const protocol = protocolOf(query);
+    const fail = (code: ErrorCode, context: ErrorContext): void => {
+      this.#connectionError(req, code, context);
+      if (res !== null) abortRequest(res, code, context);
+      else abortUpgrade(socket as Duplex, code, context);
+    };
+    if (protocol === 3 && !this.opts.allowEIO3) return fail(ErrorCodes.UNSUPPORTED_PROTOCOL_VERSION, { protocol });
+
+    const withId = (id: unknown): void => {
+      if (typeof id !== "string" || id === "" || Object.prototype.hasOwnProperty.call(this.clients, id)) {
+        const error = new Error(
+          typeof id === "string" && id !== ""
+            ? `generateId() returned "${id}", which is already in use: ids must be unique`
+            : `generateId() must return a non-empty string (or a Promise of one), got ${typeof id}`,
+        );
+        return fail(ErrorCodes.BAD_REQUEST, { name: "ID_GENERATION_ERROR", error });
+      }
+      if (res !== null) this.#openPolling(id, req, res, protocol, query);
+      else this.#openWebSocket(id, req, socket as Duplex, head as Buffer, protocol, query);
+    };
+    let id: string | Promise<string>;
+    try {
+      id = this.generateId(req);
+    } catch (error) {
+      return fail(ErrorCodes.BAD_REQUEST, { name: "ID_GENERATION_ERROR", error });
+    }
+    if (id !== null && typeof id === "object" && typeof (id as Promise<string>).then === "function") {
+      (id as Promise<string>).then(withId, (error) => fail(ErrorCodes.BAD_REQUEST, { name: "ID_GENERATION_ERROR", error }));
+    } else {
+      withId(id);
+    }
+  }
+
+  #openPolling(id: string, req: IncomingMessage, res: ServerResponse, protocol: 3 | 4, query: Record<string, string>): void {
+    // The client may have left while an async hook ran.
+    if (res.writableEnded || res.destroyed || req.socket?.destroyed) return;
+    const transport = new PollingTransport(this, protocol, !query.b64);
+    const session = this.#register(new Socket(id, this, transport, req, protocol));
+    // The GET is answered right here with the open packet (and initialPacket).
+    transport.onRequest(req, res);
+    if (session.readyState === "open") this.emit("connection", session);
+  }
+
+  #openWebSocket(
+    id: string,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    protocol: 3 | 4,
+    query: Record<string, string>,
+  ): void {
+    this.#acceptor.accept(req, socket, head, (ws, direct) => {
+      socket.removeListener("error", ignoreError);
+      if (Object.prototype.hasOwnProperty.call(this.clients, id)) {
+        ws.close();
+        return;
+      }
+      const session = this.#register(new Socket(id, this, this.#wsTransport(ws, socket, query, direct), req, protocol));
+      session.flushNow();
+      if (session.readyState === "open") this.emit("connection", session);
+    });
+  }
+
+  #register(session: Socket): Socket {
+    this.clients[session.id] = session;
+    this.clientsCount++;
+    return session;
+  }
+
+  /** Called by a session as it closes, before its "close" event. @internal */
+  onSessionClose(session: Socket): void {
+    if (this.clients[session.id] === session) {
+      delete this.clients[session.id];
+      this.clientsCount--;
+    }
+  }
+
+  /** Cookie (handshake), `initial_headers` and `headers` for a polling response. @internal */
+  emitResponseHeaders(headers: OutgoingHttpHeaders, req: IncomingMessage, sid: string | undefined): void {
+    if (!queryOf(req).sid) {
+      if (this.opts.cookie && sid !== undefined) headers["Set-Cookie"] = [sessionCookie(this.opts.cookie, sid)];
+      this.emit("initial_headers", headers, req);
+    }
+    this.emit("headers", headers, req);
+  }
+
+  /** ws is about to write a 101: add the middlewares' headers and those of the header events. */
+  #onWsHeaders = (lines: string[], req: IncomingMessage): void => {
+    const headers = upgradeHeaders.get(req) ?? Object.create(null);
+    upgradeHeaders.delete(req);
+    if (!queryOf(req).sid) this.emit("initial_headers", headers, req);
+    this.emit("headers", headers, req);
+    for (const name of Object.keys(headers)) {
+      const value = headers[name];
+      if (value === undefined) continue;
+      for (const v of Array.isArray(value) ? value : [value]) {
+        const text = String(v);
+        if (UNSAFE_HEADER.test(name) || UNSAFE_HEADER.test(text)) continue;
+        lines.push(`${name}: ${text}`);
+      }
+    }
+  };
+}
+
+export type { HttpServer };

@@ -1,0 +1,381 @@
+/**
+ * One Engine.IO session (class `Socket`, as engine.io names it): state
+ * machine, heartbeat, upgrade and the outbound queue.
+ *
+ * Write path: `send()` appends to the queue and marks the session dirty; the
+ * shared flush scheduler hands the whole queue to the transport once per
+ * event-loop turn. Invariant: packets only ever leave through the current
+ * transport, in queue order, so nothing is lost or reordered across an
+ * upgrade (the queue waits while neither transport can take it).
+ */
+import { EventEmitter } from "node:events";
+import type { IncomingMessage } from "node:http";
+import { logger } from "../core/debug.js";
+import { timers, type TimerEntry, type TimerList } from "../core/timers.js";
+import type { RawData, SendOptions } from "../core/types.js";
+import { scheduleFlush, type Flushable } from "./flush-scheduler.js";
+import type { DecodedPacket, Packet, PacketType } from "./packet.js";
+import type { Server } from "./server.js";
+import type { Transport, TransportHost } from "./transports/transport.js";
+import { UpgradeAttempt, type UpgradeOwner } from "./upgrade.js";
+
+const log = logger("engine", "session");
+
+export type ReadyState = "opening" | "open" | "closing" | "closed";
+
+/** Why a session ended; engine.io's reasons plus "buffer overflow". */
+export type CloseReason =
+  | "transport close"
+  | "transport error"
+  | "parse error"
+  | "ping timeout"
+  | "forced close"
+  | "buffer overflow";
+
+/** Packet options when the caller gave none (compression allowed, as engine.io). */
+const DEFAULT_OPTIONS: SendOptions = Object.freeze({ compress: true });
+const NOOP: Packet = Object.freeze({ type: "noop" }) as Packet;
+
+// Heartbeat phases. v4: the server pings; v3: the client pings.
+const HB_IDLE = 0;
+const HB_AWAIT_PING_TIME = 1;
+const HB_AWAIT_PONG = 2;
+const HB_AWAIT_CLIENT_PING = 3;
+
+/** An Error as engine.io reports transport failures in the "close" event. */
+function transportError(message: string, cause?: unknown): Error {
+  const err = new Error(message) as Error & { type: string; description: unknown };
+  err.type = "TransportError";
+  err.description = cause;
+  return err;
+}
+
+export class Socket extends EventEmitter implements TimerEntry, Flushable, TransportHost, UpgradeOwner {
+  readonly id: string;
+  /** Engine.IO revision of the client: 4, or 3 for Socket.IO v2 clients. */
+  readonly protocol: 3 | 4;
+  readonly server: Server;
+  /** The first request of the session. */
+  readonly request: IncomingMessage;
+  readonly remoteAddress: string;
+  readyState: ReadyState = "opening";
+  /** The current transport: `name` and `writable` are public. */
+  transport: Transport;
+  upgrading = false;
+  upgraded = false;
+
+  #queue: Packet[] = [];
+  /** Bytes in #queue (strings counted in UTF-16 code units). */
+  #queueBytes = 0;
+  #callbacks: Array<() => void> | null = null;
+  #closeAfterFlush = false;
+  #heartbeat = HB_IDLE;
+  /** v4: whether the pong deadline was already extended once for this ping. */
+  #pongGrace = false;
+  #upgrade: UpgradeAttempt | null = null;
+
+  /** @internal flush scheduler state */
+  _flushQueued = false;
+  /** @internal TimerEntry fields: the heartbeat */
+  _tPrev?: TimerEntry | null;
+  _tNext?: TimerEntry | null;
+  _tDeadline?: number;
+  _tList?: TimerList | null;
+
+  /** @internal created by the server during a handshake */
+  constructor(id: string, server: Server, transport: Transport, req: IncomingMessage, protocol: 3 | 4) {
+    super();
+    this.id = id;
+    this.server = server;
+    this.request = req;
+    this.protocol = protocol;
+    this.remoteAddress = req.socket?.remoteAddress ?? "";
+    this.transport = transport;
+    transport.sid = id;
+    transport.host = this;
+    this.readyState = "open";
+    const opts = server.opts;
+    this.#enqueue(
+      "open",
+      JSON.stringify({
+        sid: id,
+        upgrades: server.upgrades(transport.name),
+        pingInterval: opts.pingInterval,
+        pingTimeout: opts.pingTimeout,
+        maxPayload: opts.maxHttpBufferSize,
+      }),
+      undefined,
+      undefined,
+    );
+    const initial = opts.initialPacket;
+    if (initial) this.#enqueue("message", Buffer.isBuffer(initial) ? initial : String(initial), undefined, undefined);
+    if (protocol === 3) {
+      this.#heartbeat = HB_AWAIT_CLIENT_PING;
+      timers.arm(this, opts.pingInterval + opts.pingTimeout);
+    } else {
+      this.#heartbeat = HB_AWAIT_PING_TIME;
+      timers.arm(this, opts.pingInterval);
+    }
+  }
+
+  /** Bytes queued and not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    return this.#queueBytes + this.transport.pendingBytes;
+  }
+
+  /**
+   * Queues a message. `cb` runs once the batch containing it was handed to
+   * the kernel; it is dropped if the session closes first.
+   */
+  send(data: RawData, options?: SendOptions | (() => void), callback?: () => void): this {
+    if (typeof options === "function") {
+      callback = options;
+      options = undefined;
+    }
+    this.#sendPacket("message", data, options, callback);
+    return this;
+  }
+
+  /** Alias of `send`. */
+  write(data: RawData, options?: SendOptions | (() => void), callback?: () => void): this {
+    return this.send(data, options, callback);
+  }
+
+  /**
+   * Closes the session after flushing the queue (polling: the close packet
+   * goes in the next GET, or the session ends after 30 s). With `discard`
+   * the queue is not waited for.
+   */
+  close(discard = false): void {
+    if (this.readyState === "closed") return;
+    if (discard) {
+      this.readyState = "closing";
+      this.#abortUpgrade();
+      this.transport.discard();
+      this.transport.close();
+      return;
+    }
+    if (this.readyState !== "open") return;
+    this.readyState = "closing";
+    this.#abortUpgrade();
+    if (this.#queue.length === 0) {
+      this.transport.close();
+      return;
+    }
+    this.#closeAfterFlush = true;
+    if (this.transport.writable) this.flushNow();
+    // Polling without a pending GET: the next GET carries the queue and the close packet.
+    else if (this.transport.name === "polling") this.transport.close();
+  }
+
+  #sendPacket(type: PacketType, data: RawData | undefined, options: SendOptions | undefined, cb?: () => void): void {
+    if (this.readyState !== "open") return;
+    if (
+      options?.volatile &&
+      (!this.transport.writable || this.bufferedAmount > this.server.opts.maxBufferedBytes / 2)
+    ) {
+      if (log.enabled) log("dropping volatile packet for %s", this.id);
+      return;
+    }
+    this.#enqueue(type, data, options, cb);
+  }
+
+  #enqueue(type: PacketType, data: RawData | undefined, options: SendOptions | undefined, cb?: () => void): void {
+    const packet: Packet = { type, data, options: options ?? DEFAULT_OPTIONS };
+    if (this.listenerCount("packetCreate") > 0) this.emit("packetCreate", packet);
+    this.#queue.push(packet);
+    this.#queueBytes += data === undefined ? 1 : data.length + 1;
+    if (cb !== undefined) (this.#callbacks ??= []).push(cb);
+    const max = this.server.opts.maxBufferedBytes;
+    if (this.#queueBytes + this.transport.pendingBytes > max) {
+      const queued = this.#queueBytes + this.transport.pendingBytes;
+      this.#onClose(
+        "buffer overflow",
+        new Error(
+          `${queued} bytes are waiting for this client, more than maxBufferedBytes (${max}): ` +
+            "it does not read fast enough. Raise maxBufferedBytes or send less to slow clients.",
+        ),
+      );
+      return;
+    }
+    scheduleFlush(this);
+  }
+
+  /** Hands the whole queue to the transport if it can take it now. @internal */
+  flushNow(): void {
+    if (this.readyState === "closed" || this.#queue.length === 0) return;
+    const transport = this.transport;
+    if (!transport.writable) return;
+    const packets = this.#queue;
+    this.emit("flush", packets);
+    this.server.emit("flush", this, packets);
+    this.#queue = [];
+    this.#queueBytes = 0;
+    const callbacks = this.#callbacks;
+    this.#callbacks = null;
+    const closeAfter = this.#closeAfterFlush;
+    this.#closeAfterFlush = false;
+    if (log.enabled) log("flushing %d packet(s) to %s over %s", packets.length, this.id, transport.name);
+    transport.send(packets, callbacks, closeAfter);
+    this.emit("drain");
+    this.server.emit("drain", this);
+  }
+
+  /** Heartbeat deadline. @internal */
+  onTimeout(): void {
+    if (this.#heartbeat === HB_AWAIT_PING_TIME) {
+      this.#heartbeat = HB_AWAIT_PONG;
+      this.#pongGrace = false;
+      this.#sendPacket("ping", undefined, undefined);
+      if (this.readyState !== "closed") timers.arm(this, this.server.opts.pingTimeout);
+    } else if (this.#heartbeat !== HB_IDLE) {
+      this.#onClose("ping timeout");
+    }
+  }
+
+  // ---- TransportHost -------------------------------------------------------
+
+  /** @internal */
+  onTransportPacket(transport: Transport, packet: DecodedPacket): void {
+    if (transport !== this.transport) {
+      if (this.#upgrade !== null && transport === this.#upgrade.transport) this.#onUpgradePacket(this.#upgrade, packet);
+      return;
+    }
+    if (this.readyState !== "open") return;
+    if (this.listenerCount("packet") > 0) this.emit("packet", packet);
+    // engine.io 6.6.12: traffic while a pong is due extends the deadline once.
+    if (this.#heartbeat === HB_AWAIT_PONG && !this.#pongGrace && packet.type !== "pong") {
+      this.#pongGrace = true;
+      timers.arm(this, this.server.opts.pingTimeout);
+    }
+    switch (packet.type) {
+      case "message":
+        this.emit("data", packet.data);
+        this.emit("message", packet.data);
+        break;
+      case "pong":
+        if (this.protocol === 3) return this.#onClose("transport error", transportError("invalid heartbeat direction"));
+        if (this.#heartbeat === HB_AWAIT_PONG) {
+          this.#heartbeat = HB_AWAIT_PING_TIME;
+          timers.arm(this, this.server.opts.pingInterval);
+        }
+        this.emit("heartbeat");
+        break;
+      case "ping":
+        if (this.protocol === 4) return this.#onClose("transport error", transportError("invalid heartbeat direction"));
+        timers.arm(this, this.server.opts.pingInterval + this.server.opts.pingTimeout);
+        this.#sendPacket("pong", undefined, undefined);
+        this.emit("heartbeat");
+        break;
+      case "error":
+        this.#onClose("parse error");
+        break;
+      // open, upgrade and noop carry nothing here; a close packet over WebSocket is ignored as by engine.io.
+    }
+  }
+
+  /** @internal */
+  onTransportError(transport: Transport, message: string, cause?: unknown): void {
+    if (log.enabled) log("transport error on %s: %s", this.id, message);
+    if (transport === this.transport) this.#onClose("transport error", transportError(message, cause));
+    else if (this.#upgrade !== null && transport === this.#upgrade.transport) this.#abortUpgrade();
+  }
+
+  /** @internal */
+  onTransportClose(transport: Transport, requested: boolean): void {
+    if (transport === this.transport) this.#onClose(requested ? "forced close" : "transport close");
+    else if (this.#upgrade !== null && transport === this.#upgrade.transport) this.#abortUpgrade();
+  }
+
+  /** @internal */
+  onTransportReady(transport: Transport): void {
+    if (transport !== this.transport) return;
+    if (this.#queue.length > 0) this.flushNow();
+    else if (this.#upgrade?.probed) this.#releasePoll();
+  }
+
+  // ---- upgrade ---------------------------------------------------------------
+
+  /** Starts an upgrade to `transport` (the server checked that none is under way). @internal */
+  maybeUpgrade(transport: Transport): void {
+    this.upgrading = true;
+    transport.sid = this.id;
+    transport.host = this;
+    const attempt = new UpgradeAttempt(this, transport);
+    this.#upgrade = attempt;
+    timers.arm(attempt, this.server.opts.upgradeTimeout);
+  }
+
+  /** @internal */
+  onUpgradeTimeout(attempt: UpgradeAttempt): void {
+    if (attempt !== this.#upgrade) return;
+    if (log.enabled) log("upgrade of %s timed out", this.id);
+    this.#abortUpgrade();
+  }
+
+  #onUpgradePacket(attempt: UpgradeAttempt, packet: DecodedPacket): void {
+    if (packet.type === "ping" && packet.data === "probe") {
+      attempt.transport.send([{ type: "pong", data: "probe" }], null, false);
+      this.emit("upgrading", attempt.transport);
+      attempt.probed = true;
+      this.#releasePoll();
+    } else if (packet.type === "upgrade" && this.readyState === "open") {
+      timers.disarm(attempt);
+      this.#upgrade = null;
+      this.upgrading = false;
+      const previous = this.transport;
+      this.transport = attempt.transport;
+      this.upgraded = true;
+      previous.host = null;
+      previous.discard();
+      previous.close();
+      if (log.enabled) log("%s upgraded to %s", this.id, this.transport.name);
+      this.emit("upgrade", this.transport);
+      this.flushNow();
+    } else {
+      this.#abortUpgrade();
+    }
+  }
+
+  /**
+   * The client pauses polling before it sends `5`, and only once its pending
+   * GET has returned: answer that GET now (with the queue, or a noop).
+   */
+  #releasePoll(): void {
+    const transport = this.transport;
+    if (transport.name !== "polling" || !transport.writable) return;
+    if (this.#queue.length > 0) this.flushNow();
+    else transport.send([NOOP], null, false);
+  }
+
+  #abortUpgrade(): void {
+    const attempt = this.#upgrade;
+    if (attempt === null) return;
+    timers.disarm(attempt);
+    this.#upgrade = null;
+    this.upgrading = false;
+    attempt.transport.host = null;
+    attempt.transport.close();
+  }
+
+  // ---- end -------------------------------------------------------------------
+
+  #onClose(reason: CloseReason, description?: unknown): void {
+    if (this.readyState === "closed") return;
+    if (log.enabled) log("session %s closed: %s", this.id, reason);
+    this.readyState = "closed";
+    timers.disarm(this);
+    this.#heartbeat = HB_IDLE;
+    this.#abortUpgrade();
+    this.#queue = [];
+    this.#queueBytes = 0;
+    this.#callbacks = null;
+    this.#closeAfterFlush = false;
+    const transport = this.transport;
+    // A pending GET still gets the close packet; nothing else waits for the client.
+    transport.discard();
+    transport.close();
+    this.server.onSessionClose(this);
+    this.emit("close", reason, description);
+  }
+}

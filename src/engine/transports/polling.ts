@@ -1,0 +1,314 @@
+/**
+ * HTTP long-polling (protocol.md §4). GET receives: a pending GET is answered
+ * with the whole queue as one payload. POST sends: the body is collected as
+ * Buffer chunks, bounded by maxHttpBufferSize while it is read.
+ *
+ * Invariants: at most one pending GET and one pending POST; `writable` is
+ * true exactly while a GET is pending and no answer has been started.
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import { timers, type TimerEntry, type TimerList } from "../../core/timers.js";
+import type { ZlibOptions } from "node:zlib";
+import { compressBody, negotiateEncoding } from "../compression.js";
+import type { DecodedPacket, Packet } from "../packet.js";
+import { decodePayload, encodePayload } from "../payload.js";
+import {
+  decodePayloadV3Binary,
+  decodePayloadV3Text,
+  encodePayloadV3Binary,
+  encodePayloadV3Text,
+  hasBinary,
+} from "../payload-v3.js";
+import { runCallbacks, Transport, type EngineContext } from "./transport.js";
+
+/** How long a server-side close waits for the GET that carries the close packet. */
+export const CLOSE_TIMEOUT = 30_000;
+
+const CLOSE_PACKET: Packet = Object.freeze({ type: "close" }) as Packet;
+const NOOP_PACKET: Packet = Object.freeze({ type: "noop" }) as Packet;
+
+export class PollingTransport extends Transport implements TimerEntry {
+  readonly name = "polling" as const;
+  readonly #ctx: EngineContext;
+  #req: IncomingMessage | null = null;
+  #res: ServerResponse | null = null;
+  #dataReq: IncomingMessage | null = null;
+  #dataRes: ServerResponse | null = null;
+  #dataBinary = false;
+  #chunks: Buffer[] = [];
+  #dataBytes = 0;
+  /** The close packet must go out with the next GET. */
+  #shouldClose = false;
+  /** @internal TimerEntry fields (the close timeout) */
+  _tPrev?: TimerEntry | null;
+  _tNext?: TimerEntry | null;
+  _tDeadline?: number;
+  _tList?: TimerList | null;
+
+  constructor(ctx: EngineContext, protocol: 3 | 4, supportsBinary: boolean) {
+    super(protocol, supportsBinary);
+    this.#ctx = ctx;
+  }
+
+  get pendingBytes(): number {
+    return 0;
+  }
+
+  /** Routes one request of this session. @internal */
+  onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method === "GET") this.#onPoll(req, res);
+    else if (req.method === "POST") this.#onData(req, res);
+    else {
+      res.writeHead(500);
+      res.end();
+    }
+  }
+
+  #onPoll(req: IncomingMessage, res: ServerResponse): void {
+    if (this.#res !== null) {
+      // The session closes (answering the pending GET with a close packet), then this one fails.
+      this.host?.onTransportError(this, "overlap from client");
+      res.writeHead(400);
+      res.end();
+      return;
+    }
+    if (this.readyState === "closed") {
+      res.writeHead(400);
+      res.end();
+      return;
+    }
+    this.#req = req;
+    this.#res = res;
+    res.on("close", this.#onPollClose);
+    this.writable = true;
+    this.host?.onTransportReady(this);
+    // A close requested while no GET was pending goes out now (after a noop).
+    if (this.writable && this.#shouldClose) this.send([NOOP_PACKET], null, false);
+  }
+
+  #onPollClose = (): void => {
+    const res = this.#res;
+    if (res === null) return;
+    res.removeListener("close", this.#onPollClose);
+    this.#req = this.#res = null;
+    this.writable = false;
+    this.host?.onTransportError(this, "poll connection closed prematurely");
+  };
+
+  send(packets: Packet[], callbacks: Array<() => void> | null, closeAfter: boolean): void {
+    const req = this.#req;
+    const res = this.#res;
+    if (req === null || res === null || !this.writable) return;
+    this.writable = false;
+    let closing = false;
+    if (this.#shouldClose || closeAfter) {
+      packets.push(CLOSE_PACKET);
+      this.#shouldClose = false;
+      timers.disarm(this);
+      closing = true;
+    }
+    let body: Buffer;
+    let contentType = "text/plain; charset=UTF-8";
+    if (this.protocol === 4) {
+      body = Buffer.from(encodePayload(packets), "utf8");
+    } else if (this.supportsBinary && hasBinary(packets)) {
+      body = encodePayloadV3Binary(packets);
+      contentType = "application/octet-stream";
+    } else {
+      body = Buffer.from(encodePayloadV3Text(packets), "utf8");
+    }
+    let compress = false;
+    for (let i = 0; i < packets.length && !compress; i++) compress = packets[i].options?.compress !== false;
+    this.#respond(req, res, body, contentType, compress, callbacks);
+    if (closing) this.finishClose();
+  }
+
+  #respond(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    contentType: string,
+    compress: boolean,
+    callbacks: Array<() => void> | null,
+  ): void {
+    const headers: OutgoingHttpHeaders = { "Content-Type": contentType };
+    const hc = this.#ctx.opts.httpCompression;
+    if (hc && compress && body.length >= hc.threshold) {
+      const encoding = negotiateEncoding(req.headers["accept-encoding"]);
+      if (encoding !== null) {
+        compressBody(encoding, body, hc as ZlibOptions, (err, compressed) => {
+          // The client may have gone while zlib worked: then #onPollClose reported it.
+          if (this.#res !== res) return;
+          if (!err) headers["Content-Encoding"] = encoding;
+          this.#end(req, res, headers, err ? body : compressed, callbacks);
+        });
+        return;
+      }
+    }
+    this.#end(req, res, headers, body, callbacks);
+  }
+
+  #end(
+    req: IncomingMessage,
+    res: ServerResponse,
+    headers: OutgoingHttpHeaders,
+    body: Buffer,
+    callbacks: Array<() => void> | null,
+  ): void {
+    res.removeListener("close", this.#onPollClose);
+    if (this.#res === res) this.#req = this.#res = null;
+    if (res.headersSent || res.writableEnded) return;
+    headers["Content-Length"] = body.length;
+    res.writeHead(200, this.#headers(req, headers));
+    if (callbacks === null) res.end(body);
+    else res.end(body, () => runCallbacks(callbacks, this));
+  }
+
+  #headers(req: IncomingMessage, headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
+    // Old Internet Explorer flags these responses as XSS without this.
+    const ua = req.headers["user-agent"];
+    if (ua && (ua.includes(";MSIE") || ua.includes("Trident/"))) headers["X-XSS-Protection"] = "0";
+    headers["cache-control"] = "no-store";
+    this.#ctx.emitResponseHeaders(headers, req, this.sid);
+    return headers;
+  }
+
+  #onData(req: IncomingMessage, res: ServerResponse): void {
+    if (this.#dataReq !== null) {
+      this.host?.onTransportError(this, "data request overlap from client");
+      res.writeHead(400);
+      res.end();
+      return;
+    }
+    const binary = req.headers["content-type"] === "application/octet-stream";
+    if (binary && this.protocol === 4) {
+      this.host?.onTransportError(this, "invalid content");
+      res.writeHead(400);
+      res.end();
+      return;
+    }
+    if (Number(req.headers["content-length"]) > this.#ctx.opts.maxHttpBufferSize) {
+      tooLarge(req, res);
+      return;
+    }
+    this.#dataReq = req;
+    this.#dataRes = res;
+    this.#dataBinary = binary;
+    this.#chunks = [];
+    this.#dataBytes = 0;
+    req.on("data", this.#onPostData);
+    req.on("end", this.#onPostEnd);
+    req.on("close", this.#onPostClose);
+  }
+
+  #onPostData = (chunk: Buffer | string): void => {
+    const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    this.#dataBytes += buf.length;
+    if (this.#dataBytes > this.#ctx.opts.maxHttpBufferSize) {
+      // 413 at once; the session itself stays open (the official client closes it).
+      const req = this.#dataReq as IncomingMessage;
+      const res = this.#dataRes as ServerResponse;
+      this.#cleanupPost();
+      tooLarge(req, res);
+      return;
+    }
+    this.#chunks.push(buf);
+  };
+
+  #onPostEnd = (): void => {
+    const req = this.#dataReq as IncomingMessage;
+    const res = this.#dataRes as ServerResponse;
+    const chunks = this.#chunks;
+    const size = this.#dataBytes;
+    const binary = this.#dataBinary;
+    this.#cleanupPost();
+    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+    let packets: DecodedPacket[];
+    if (this.protocol === 4) packets = decodePayload(body.toString("utf8"));
+    else if (binary) packets = decodePayloadV3Binary(body);
+    else packets = decodePayloadV3Text(body.toString("utf8"));
+    this.#deliver(packets);
+    if (res.headersSent || res.writableEnded) return;
+    // text/html rather than text/plain: some user agents offered a download otherwise.
+    res.writeHead(200, this.#headers(req, { "Content-Type": "text/html", "Content-Length": "2" }));
+    res.end("ok");
+  };
+
+  #onPostClose = (): void => {
+    if (this.#dataReq === null) return;
+    this.#cleanupPost();
+    this.host?.onTransportError(this, "data request connection closed prematurely");
+  };
+
+  #cleanupPost(): void {
+    const req = this.#dataReq;
+    if (req !== null) {
+      req.removeListener("data", this.#onPostData);
+      req.removeListener("end", this.#onPostEnd);
+      req.removeListener("close", this.#onPostClose);
+    }
+    this.#dataReq = this.#dataRes = null;
+    this.#chunks = [];
+  }
+
+  #deliver(packets: DecodedPacket[]): void {
+    for (let i = 0; i < packets.length; i++) {
+      if (this.readyState === "closed") return;
+      const packet = packets[i];
+      if (packet.type === "close") {
+        this.#onClientClose();
+        return;
+      }
+      this.host?.onTransportPacket(this, packet);
+    }
+  }
+
+  /** A close packet from the client: release the pending GET, then close. */
+  #onClientClose(): void {
+    if (this.writable) this.send([NOOP_PACKET], null, false);
+    this.finishClose();
+  }
+
+  close(): void {
+    if (this.readyState !== "open") return;
+    this.readyState = "closing";
+    const dataReq = this.#dataReq;
+    if (dataReq !== null) {
+      this.#cleanupPost();
+      dataReq.destroy();
+    }
+    if (this.writable) this.send([], null, true);
+    else if (this.discarded) this.finishClose();
+    else {
+      this.#shouldClose = true;
+      timers.arm(this, CLOSE_TIMEOUT);
+    }
+  }
+
+  /** A discarded transport stops waiting for the GET that would carry the close packet. */
+  override discard(): void {
+    super.discard();
+    if (this.readyState === "closing" && this.#shouldClose) {
+      this.#shouldClose = false;
+      this.finishClose();
+    }
+  }
+
+  /** The close timeout: the client never came back for the close packet. */
+  onTimeout(): void {
+    this.#shouldClose = false;
+    this.finishClose();
+  }
+
+  protected override finishClose(): void {
+    timers.disarm(this);
+    super.finishClose();
+  }
+}
+
+function tooLarge(req: IncomingMessage, res: ServerResponse): void {
+  if (res.headersSent) return;
+  // Unread body bytes would be taken for the next request: end the HTTP/1 connection.
+  res.writeHead(413, req.httpVersionMajor === 1 ? { Connection: "close" } : undefined);
+  res.end();
+}
