@@ -102,6 +102,7 @@ export class PollingTransport extends Transport implements TimerEntry {
     this.writable = false;
     let closing = false;
     if (this.#shouldClose || closeAfter) {
+      this.readyState = "closing";
       packets.push(CLOSE_PACKET);
       this.#shouldClose = false;
       timers.disarm(this);
