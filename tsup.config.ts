@@ -2,7 +2,7 @@ import { defineConfig } from "tsup";
 
 export default defineConfig([
   {
-    entry: { index: "src/index.ts", stream: "src/stream/index.ts" },
+    entry: { index: "src/index.ts", stream: "src/stream/index.ts", redis: "src/redis/index.ts" },
     format: ["esm"],
     dts: true,
     sourcemap: true,
@@ -25,6 +25,16 @@ export default defineConfig([
   {
     // tidewire/stream for require(): plain named exports, no default rewrite.
     entry: { stream: "src/stream/index.ts" },
+    format: ["cjs"],
+    dts: true,
+    sourcemap: true,
+    target: "node18",
+    splitting: false,
+    keepNames: true,
+  },
+  {
+    // tidewire/redis for require(): plain named exports, no default rewrite.
+    entry: { redis: "src/redis/index.ts" },
     format: ["cjs"],
     dts: true,
     sourcemap: true,
