@@ -10,10 +10,21 @@ import { SCENARIOS, workerParams } from "./scenarios.js";
 import { smokeCheck } from "./smoke.js";
 import { summarizeScenario, textTable, markdownTable } from "./lib/report.js";
 import { sampleCores, busyPercent } from "./lib/core-usage.js";
+import { summarizeProfile } from "./lib/profile-summary.js";
 
 const SERVER_CORE = 0;
 const LOAD_CORE = 1;
-const ALL_TARGETS = ["socket.io", "tidewire"];
+/**
+ * Servers under test. `raw` is the calibration server (bench/calibrate): run
+ * it explicitly to measure the load generator's ceiling; it speaks WebSocket only.
+ */
+const TARGETS = {
+  "socket.io": { script: "server.js", args: (scenario) => ["socket.io", scenario], polling: true },
+  tidewire: { script: "server.js", args: (scenario) => ["tidewire", scenario], polling: true },
+  raw: { script: "calibrate/raw-server.js", args: (scenario) => [scenario], polling: false },
+};
+const ALL_TARGETS = Object.keys(TARGETS);
+const DEFAULT_TARGETS = ["socket.io", "tidewire"];
 
 const MODES = {
   full: { rounds: 3, warmupMs: 1000, durationMs: 3000 },
@@ -23,15 +34,18 @@ const MODES = {
 const USAGE = `usage: npm run bench -- [options]
   --quick                 fewer rounds, shorter windows (under a minute)
   --scenario <name>       run only this scenario (repeatable, or comma-separated)
-  --target <name>         run only this target: socket.io | tidewire (repeatable)
+  --target <name>         run only this target (repeatable): socket.io | tidewire, or raw
+                          (calibration server: the load generator's own ceiling, WebSocket only)
   --rounds <n>            rounds per scenario (default ${MODES.full.rounds}, quick ${MODES.quick.rounds})
   --duration <ms>         measured window of throughput scenarios (default ${MODES.full.durationMs}, quick ${MODES.quick.durationMs})
   --out <file>            JSON output (default bench/results/bench-<date>.json, plus latest.json)
+  --profile <who>         CPU-profile the measured windows: server | load | all; files in
+                          bench/results/profiles/, summarised at the end
   --list                  list the scenarios
 scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`;
 
 function parseArgs(argv) {
-  const opts = { mode: "full", scenarios: [], targets: [], rounds: null, durationMs: null, out: null, list: false };
+  const opts = { mode: "full", scenarios: [], targets: [], rounds: null, durationMs: null, out: null, list: false, profile: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -45,6 +59,10 @@ function parseArgs(argv) {
     else if (a === "--duration") opts.durationMs = positiveInt(value(), a);
     else if (a === "--out") opts.out = value();
     else if (a === "--list") opts.list = true;
+    else if (a === "--profile") {
+      opts.profile = value();
+      if (!["server", "load", "all"].includes(opts.profile)) throw new Error(`--profile expects server, load or all, got "${opts.profile}"`);
+    }
     else if (a === "--help" || a === "-h") {
       console.log(USAGE);
       process.exit(0);
@@ -68,7 +86,8 @@ function positiveInt(text, flag) {
 const log = (...args) => console.error(...args);
 
 function startServer(target, scenario) {
-  return new PinnedChild(`server ${target}/${scenario}`, SERVER_CORE, "server.js", [target, scenario], { nodeArgs: ["--expose-gc"] });
+  const { script, args } = TARGETS[target];
+  return new PinnedChild(`server ${target}/${scenario}`, SERVER_CORE, script, args(scenario), { nodeArgs: ["--expose-gc"] });
 }
 
 /** Starts a target's server and runs the official-client smoke check against it. */
@@ -76,9 +95,9 @@ async function smoke(target) {
   const server = startServer(target, "smoke");
   try {
     const { port } = await server.ready;
-    await smokeCheck(port);
+    await smokeCheck(port, TARGETS[target].polling ? ["polling+upgrade", "websocket"] : ["websocket"]);
   } finally {
-    await server.kill();
+    await server.stop();
   }
 }
 
@@ -88,6 +107,9 @@ async function smoke(target) {
  */
 async function runOnce(scenario, target, round, mode) {
   const base = { scenario: scenario.name, target, round, kind: scenario.kind };
+  const profileDir = fileURLToPath(new URL("./results/profiles/", import.meta.url));
+  const profilePath = (who) =>
+    mode.profile === who || mode.profile === "all" ? `${profileDir}${scenario.name}-${target}-r${round}-${who}.cpuprofile` : null;
   const server = startServer(target, scenario.name);
   const workers = [];
   try {
@@ -96,6 +118,8 @@ async function runOnce(scenario, target, round, mode) {
     for (let i = 0; i < scenario.workers; i++) workers.push(new PinnedChild(`load ${i}`, LOAD_CORE, "load/worker.js", []));
     await Promise.all(workers.map((w) => w.ready));
     const all = (cmd, args, timeoutMs) => Promise.all(workers.map((w) => w.request(cmd, args, timeoutMs)));
+    const markWorkers = () =>
+      Promise.all(workers.map((w, i) => w.request("mark", { profile: profilePath("load")?.replace(".cpuprofile", `${i}.cpuprofile`) })));
     await Promise.all(
       workers.map((w, index) =>
         w.request("setup", { scenario: scenario.name, port, params: workerParams(params, index, workers.length), index, count: workers.length }, 60000),
@@ -110,8 +134,8 @@ async function runOnce(scenario, target, round, mode) {
     if (scenario.kind === "throughput") {
       await all("start");
       await sleep(mode.warmupMs);
-      await server.request("mark");
-      await all("mark");
+      await server.request("mark", { profile: profilePath("server") });
+      await markWorkers();
       coresBefore = sampleCores();
       await sleep(mode.durationMs);
       coresAfter = sampleCores();
@@ -120,8 +144,8 @@ async function runOnce(scenario, target, round, mode) {
       await all("stop");
       windowMs = Math.max(...loads.map((l) => l.elapsedMs));
     } else {
-      await server.request("mark", { gc }, 30000);
-      await all("mark");
+      await server.request("mark", { gc, profile: profilePath("server") }, 30000);
+      await markWorkers();
       coresBefore = sampleCores();
       const starts = await all("start", {}, (params.timeoutMs ?? 30000) + 5000);
       coresAfter = sampleCores();
@@ -140,6 +164,7 @@ async function runOnce(scenario, target, round, mode) {
       errorSamples: loads.flatMap((l) => l.errorSamples).slice(0, 5),
       windowMs,
       server: srv,
+      profiles: [srv.profile, ...loads.map((l) => l.profile)].filter(Boolean),
       load: {
         workers: loads.length,
         cpu: sum("cpuUser") + sum("cpuSystem"),
@@ -154,8 +179,8 @@ async function runOnce(scenario, target, round, mode) {
     // The server goes first: its side of every connection closes first, so
     // TIME_WAIT lands on the server's port and not on the load generator's
     // ephemeral ports (which the next runs need).
-    await server.kill();
-    await Promise.all(workers.map((w) => w.kill()));
+    await server.stop();
+    await Promise.all(workers.map((w) => w.stop()));
   }
 }
 
@@ -186,9 +211,10 @@ async function main() {
   const mode = { ...MODES[opts.mode], name: opts.mode };
   if (opts.rounds) mode.rounds = opts.rounds;
   if (opts.durationMs) mode.durationMs = opts.durationMs;
+  mode.profile = opts.profile;
   await pinSelf(LOAD_CORE);
 
-  let targets = opts.targets.length ? ALL_TARGETS.filter((t) => opts.targets.includes(t)) : [...ALL_TARGETS];
+  let targets = opts.targets.length ? ALL_TARGETS.filter((t) => opts.targets.includes(t)) : [...DEFAULT_TARGETS];
   const distEntry = fileURLToPath(new URL("../dist/index.js", import.meta.url));
   if (targets.includes("tidewire") && !existsSync(distEntry)) {
     log("tidewire: dist/index.js is missing (run `npm run build`); benchmarking socket.io only");
@@ -197,7 +223,7 @@ async function main() {
   for (const target of [...targets]) {
     try {
       await smoke(target);
-      log(`smoke check ${target}: ok (official client: polling+upgrade and websocket, JSON and binary acks)`);
+      log(`smoke check ${target}: ok (official client, JSON and binary acks)`);
     } catch (err) {
       log(`smoke check ${target}: FAILED: ${err?.message ?? err}`);
       targets = targets.filter((t) => t !== target);
@@ -213,6 +239,7 @@ async function main() {
     const runs = [];
     for (let round = 1; round <= mode.rounds; round++) {
       for (const target of targets) {
+        if (scenario.polling && !TARGETS[target].polling) continue;
         const run = await runOnce(scenario, target, round, mode);
         runs.push(run);
         log(progressLine(scenario, run));
@@ -240,6 +267,9 @@ async function main() {
   writeFileSync(out, json);
   writeFileSync(`${dir}latest.json`, json);
   writeFileSync(`${dir}latest.md`, `Measured ${results.date.slice(0, 10)} (${mode.name}, ${mode.rounds} rounds, node ${results.node}):\n\n${markdownTable(results)}\n`);
+  for (const s of scenarios) {
+    for (const run of s.runs) for (const file of run.profiles ?? []) console.log(`\n${summarizeProfile(file, 15)}`);
+  }
   log(`\nresults: ${out} (and bench/results/latest.json, latest.md); ${results.durationSec.toFixed(0)} s`);
 }
 

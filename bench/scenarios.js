@@ -11,6 +11,9 @@
 //   memory      a storm whose window also records server heap and RSS after
 //               forced GC before and after
 //
+// `polling: true` marks scenarios that need the polling transport (the `raw`
+// calibration server skips them).
+//
 // Adding a scenario: a definition here, a load module exporting setup/start
 // (and optionally stop), and its handlers in bench/server.js SCENARIO_HANDLERS.
 // A multi-server scenario (the cross-node broadcast over Redis) additionally
@@ -61,7 +64,7 @@ export const SCENARIOS = [
     title: "fanout: 1000 websocket clients in one room, small JSON broadcasts",
     kind: "throughput",
     workers: 1,
-    params: () => ({ clients: 1000, concurrency: 100, burst: 5, window: 4 }),
+    params: () => ({ clients: 1000, concurrency: 100, burst: 10, window: 8 }),
     metrics: throughputMetrics("deliveries", "delivery", { throughput: 5, cpu: 0.2 }),
   },
   {
@@ -84,6 +87,7 @@ export const SCENARIOS = [
     name: "connect-polling",
     title: "connect storm, polling + upgrade: 500 clients",
     kind: "storm",
+    polling: true,
     workers: 1,
     params: () => ({ clients: 500, concurrency: 200, timeoutMs: 30000 }),
     metrics: throughputMetrics("connections", "connection", { throughput: 1.3, cpu: 0.75 }),
@@ -118,6 +122,7 @@ export const SCENARIOS = [
     name: "polling-echo",
     title: "polling echo: 50 polling-only clients x 10 emits in flight",
     kind: "throughput",
+    polling: true,
     workers: 1,
     params: () => ({ clients: 50, concurrency: 50, inFlight: 10 }),
     metrics: throughputMetrics("messages", "message", { throughput: 1.6, cpu: 0.6 }),
@@ -135,10 +140,10 @@ export const SCENARIOS = [
   },
   {
     name: "room-churn",
-    title: "room churn: 1000 clients join/say/leave over 100 small rooms",
+    title: "room churn: 1000 clients in 3 rooms each, cycling join/say/leave over 1000 rooms",
     kind: "throughput",
     workers: 1,
-    params: () => ({ clients: 1000, concurrency: 100, rooms: 100 }),
+    params: () => ({ clients: 1000, concurrency: 100, rooms: 1000, held: 3 }),
     metrics: [
       ...throughputMetrics("ops", "op", { throughput: 2, cpu: 0.5 }),
       { key: "deliveries", label: "room deliveries/s", value: (r) => r.deliveries / (r.windowMs / 1000), format: "int" },

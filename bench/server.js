@@ -1,10 +1,9 @@
 // The server under test: `node --expose-gc bench/server.js <target> <scenario>`,
 // started by bench/run.js pinned to core 0. The application code is the same
 // for both targets; only the import differs. It talks to the parent over IPC:
-// it announces { type: "ready", port } and answers { id, cmd } requests with
-// { id, result } or { id, error }.
+// see lib/server-ipc.js.
 import http from "node:http";
-import { performance } from "node:perf_hooks";
+import { requireHarness, serveHarness } from "./lib/server-ipc.js";
 
 const TARGETS = {
   "socket.io": () => import("socket.io"),
@@ -21,16 +20,7 @@ if (!(target in TARGETS) || !scenario) {
   console.error("usage: node --expose-gc bench/server.js <socket.io|tidewire> <scenario>");
   process.exit(2);
 }
-if (typeof globalThis.gc !== "function") {
-  console.error("bench/server.js needs --expose-gc (memory is measured after a forced collection)");
-  process.exit(2);
-}
-if (typeof process.send !== "function") {
-  console.error("bench/server.js is started by bench/run.js over IPC; run `npm run bench` instead");
-  process.exit(2);
-}
-// The parent going away (even killed) must not leave this process behind.
-process.on("disconnect", () => process.exit(0));
+requireHarness("bench/server.js");
 
 const { Server } = await TARGETS[target]();
 
@@ -85,60 +75,6 @@ io.on("connection", (socket) => {
   for (const install of installers) install(socket);
 });
 
-/** Measurement window state. */
-let window = null;
-
-async function collectGarbage() {
-  // Two passes with a turn in between so finalizers and weak callbacks run.
-  globalThis.gc();
-  await new Promise((resolve) => setImmediate(resolve));
-  globalThis.gc();
-}
-
-function memory() {
-  const m = process.memoryUsage();
-  return { heapUsed: m.heapUsed, rss: m.rss };
-}
-
-const commands = {
-  /** Starts the measured window; with `gc`, records memory after a forced collection first. */
-  async mark({ gc = false } = {}) {
-    let baseline = null;
-    if (gc) {
-      await collectGarbage();
-      baseline = memory();
-    }
-    window = { cpu: process.cpuUsage(), t0: performance.now(), baseline };
-    return { baseline };
-  },
-  /** Ends the window: CPU and wall time since `mark`, then memory after GC if asked. */
-  async end({ gc = false } = {}) {
-    if (window === null) throw new Error("end without mark");
-    const cpu = process.cpuUsage(window.cpu);
-    const elapsedMs = performance.now() - window.t0;
-    const result = { cpuUser: cpu.user / 1e6, cpuSystem: cpu.system / 1e6, elapsedMs, baseline: window.baseline, after: null };
-    if (gc) {
-      await collectGarbage();
-      result.after = memory();
-    }
-    window = null;
-    return result;
-  },
-  async stats() {
-    return { engineClients: io.engine?.clientsCount, sockets: io.of("/").sockets.size, ...memory() };
-  },
-};
-
-process.on("message", async (msg) => {
-  const command = commands[msg?.cmd];
-  try {
-    if (!command) throw new Error(`unknown command ${msg?.cmd}`);
-    process.send({ id: msg.id, result: await command(msg.args) });
-  } catch (err) {
-    process.send({ id: msg.id, error: String(err?.stack ?? err) });
-  }
-});
-
 httpServer.listen(0, "127.0.0.1", () => {
-  process.send({ type: "ready", port: httpServer.address().port, pid: process.pid });
+  serveHarness(httpServer, () => ({ engineClients: io.engine?.clientsCount, sockets: io.of("/").sockets.size }));
 });

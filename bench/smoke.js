@@ -7,11 +7,18 @@ import { deepStrictEqual } from "node:assert";
 /** Whole-check bound. */
 const SMOKE_TIMEOUT_MS = 10000;
 
+/** Client transport settings per smoke mode. */
+const MODES = {
+  "polling+upgrade": ["polling", "websocket"],
+  websocket: ["websocket"],
+};
+
 /**
  * @param {number} port server started with `bench/server.js <target> smoke`
+ * @param {(keyof MODES)[]} [modes] which client setups to check
  * @returns {Promise<void>} rejects with what went wrong
  */
-export async function smokeCheck(port) {
+export async function smokeCheck(port, modes = ["polling+upgrade", "websocket"]) {
   const sockets = [];
   let timer;
   const timeout = new Promise((_, reject) => {
@@ -34,7 +41,7 @@ export async function smokeCheck(port) {
     deepStrictEqual(Buffer.from(back), buf, `${transports.join("+")}: binary ack differs`);
   };
   try {
-    await Promise.race([Promise.all([check(["polling", "websocket"]), check(["websocket"])]), timeout]);
+    await Promise.race([Promise.all(modes.map((m) => check(MODES[m]))), timeout]);
   } finally {
     clearTimeout(timer);
     for (const s of sockets) s.disconnect();

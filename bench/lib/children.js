@@ -110,6 +110,22 @@ export class PinnedChild {
     else pending.resolve(msg.result);
   }
 
+  /**
+   * Asks the process to exit (so that a --cpu-prof or inspector profile is
+   * complete) and kills it if it is still there after `graceMs`.
+   */
+  async stop(graceMs = 3000) {
+    if (!live.has(this)) return;
+    try {
+      this.proc.send({ id: 0, cmd: "exit" });
+    } catch {
+      // channel already closed: the kill below does it
+    }
+    const timer = setTimeout(() => this.proc.kill("SIGKILL"), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
   /** Kills the process and resolves once it is gone. */
   async kill() {
     if (live.has(this)) this.proc.kill("SIGKILL");

@@ -22,10 +22,13 @@ export function sampleCores() {
     const m = /^cpu(\d+) (.*)$/.exec(line);
     if (!m) continue;
     // user nice system idle iowait irq softirq steal …
+    // Busy here is process time (user, nice, system, steal): interrupt and
+    // softirq time is left out, since loopback TCP processing of the
+    // benchmark's own traffic lands there.
     const f = m[2].trim().split(/\s+/).map(Number);
     const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-    const idle = f[3] + f[4];
-    cores.set(Number(m[1]), { busy: (total - idle) / USER_HZ, total: total / USER_HZ });
+    const busy = f[0] + f[1] + f[2] + f[7];
+    cores.set(Number(m[1]), { busy: busy / USER_HZ, total: total / USER_HZ });
   }
   return cores;
 }

@@ -6,7 +6,9 @@
 //   mark   → zero the counters: the measured window starts here
 //   end    → counters, wall time and this process's CPU since `mark`
 //   stop   → stop generating load (in-flight requests still complete)
+//   exit   → exit at once
 import { performance, monitorEventLoopDelay } from "node:perf_hooks";
+import { WindowProfiler } from "../lib/profiler.js";
 
 const SCENARIOS = {
   fanout: () => import("./scenarios/fanout.js"),
@@ -46,6 +48,7 @@ let scenario = null;
 let window = null;
 const errorSamples = [];
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+const profiler = new WindowProfiler();
 
 function error(err) {
   ctx.stats.errors++;
@@ -60,7 +63,8 @@ const commands = {
     await scenario.setup(ctx);
     return { errors: ctx.stats.errors, errorSamples };
   },
-  mark() {
+  async mark({ profile = null }) {
+    if (profile) await profiler.start(profile);
     ctx.stats.units = 0;
     ctx.stats.bytes = 0;
     ctx.stats.deliveries = 0;
@@ -82,13 +86,16 @@ const commands = {
     scenario.stop?.(ctx);
     return {};
   },
-  end() {
+  async end() {
     if (window === null) throw new Error("end without mark");
     const cpu = process.cpuUsage(window.cpu);
     const elapsedMs = performance.now() - window.t0;
     loopDelay.disable();
+    const stats = { ...ctx.stats };
+    const profile = await profiler.stop();
     const result = {
-      ...ctx.stats,
+      ...stats,
+      profile,
       elapsedMs,
       cpuUser: cpu.user / 1e6,
       cpuSystem: cpu.system / 1e6,
@@ -97,6 +104,9 @@ const commands = {
     };
     window = null;
     return result;
+  },
+  exit() {
+    process.exit(0);
   },
 };
 

@@ -1,33 +1,51 @@
-// A raw Engine.IO v4 / Socket.IO v5 client over `ws`, default namespace only.
-// It does what the official client does on the wire (open packet, CONNECT
-// `40`, pong on ping, events, acks, binary attachments as separate binary
-// frames) and nothing else: no reconnection, no buffering while offline.
-import WebSocket from "ws";
+// A raw Engine.IO v4 / Socket.IO v5 client over ws's framing, default
+// namespace only. It does what the official client does on the wire (open
+// packet, CONNECT `40`, pong on ping, events, acks, binary attachments as
+// separate binary frames) and nothing else: no reconnection, no buffering
+// while offline.
+//
+// The HTTP upgrade is written and checked here on a plain net.Socket, and
+// ws's Receiver and Sender do the framing: ws's full client goes through
+// http.ClientRequest, which costs the load generator about as much CPU per
+// connection as a lean server spends accepting it (measured), and a connect
+// storm must measure the server.
+import net from "node:net";
+import { createHash, randomBytes } from "node:crypto";
+import { Receiver, Sender } from "ws";
 import { EIO, SIO, parseSioHeader } from "./protocol.js";
 
 /** Attachments accepted per binary packet (the reference parser allows 10). */
 const MAX_ATTACHMENTS = 10;
+/** Largest frame accepted from the server. */
+const MAX_PAYLOAD = 16 * 1024 * 1024;
+/** Largest HTTP response head accepted for the upgrade. */
+const MAX_HEAD_BYTES = 8 * 1024;
+const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+const CRLFCRLF = Buffer.from("\r\n\r\n");
+
+// A few random Sec-WebSocket-Key values with their expected accept values,
+// computed once: the server cannot tell them from fresh ones.
+const KEYS = Array.from({ length: 16 }, () => {
+  const key = randomBytes(16).toString("base64");
+  return { key, accept: createHash("sha1").update(key + WS_GUID).digest("base64") };
+});
+let keyIndex = 0;
 
 // RFC 6455 asks clients for a random mask; servers cannot check it, and an
 // all-zero key lets ws skip the XOR pass over every outgoing payload.
 const zeroMask = (mask) => mask.fill(0);
 
-const WS_OPTIONS = Object.freeze({
-  perMessageDeflate: false,
-  skipUTF8Validation: true,
-  generateMask: zeroMask,
-  handshakeTimeout: 15000,
-});
+const SEND_TEXT = Object.freeze({ binary: false, fin: true, mask: true, compress: false });
+const SEND_BINARY = Object.freeze({ binary: true, fin: true, mask: true, compress: false });
 
 /**
- * Flushes the writes a client made during one event-loop turn as one
- * `writev` (ws writes each frame separately otherwise).
+ * Flushes the frames a client wrote during one event-loop turn as one
+ * `writev`.
  * @param {SioWsClient} client
  */
 function uncork(client) {
   client.corked = false;
-  const socket = client.rawSocket;
-  if (socket !== null) socket.uncork();
+  client.socket.uncork();
 }
 
 /**
@@ -52,19 +70,22 @@ export class SioWsClient {
   onprobe = noop;
   /** Protocol or transport failure. @type {(err: Error) => void} */
   onerror = noop;
-  /** Socket closed (after an error too). @type {(code: number) => void} */
+  /** The TCP connection is gone, whatever the cause (called once, after onerror if any). @type {() => void} */
   onclose = noop;
 
   /** Whether a cork is pending for this turn. */
   corked = false;
-  /** @type {import("node:net").Socket | null} */
-  rawSocket = null;
   connected = false;
   closed = false;
+  /** @type {net.Socket} */
+  socket;
 
-  #ws;
+  /** @type {Sender | null} */
+  #sender = null;
   #upgrading;
   #sendConnect;
+  /** @type {Buffer[]} response bytes until the end of the upgrade head */
+  #head = [];
   /** @type {{ type: number, ackId: number, header: Buffer, remaining: number, attachments: Buffer[] } | null} */
   #pendingBinary = null;
 
@@ -74,27 +95,50 @@ export class SioWsClient {
     this.#upgrading = sid !== undefined;
     this.#sendConnect = connect && !this.#upgrading;
     const query = this.#upgrading ? `EIO=4&transport=websocket&sid=${sid}` : "EIO=4&transport=websocket";
-    this.#ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?${query}`, WS_OPTIONS);
-    this.#ws.on("open", () => this.#onOpen());
-    this.#ws.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
-    this.#ws.on("error", (err) => this.#fail(err));
-    this.#ws.on("close", (code) => {
+    const { key, accept } = KEYS[keyIndex++ % KEYS.length];
+    const socket = net.connect({ port, host: "127.0.0.1", noDelay: true });
+    this.socket = socket;
+    socket.once("connect", () => {
+      socket.write(
+        `GET /socket.io/?${query} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+          `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n\r\n`,
+      );
+    });
+    const onHead = (chunk) => {
+      this.#head.push(chunk);
+      const all = this.#head.length === 1 ? chunk : Buffer.concat(this.#head);
+      const end = all.indexOf(CRLFCRLF);
+      if (end === -1) {
+        if (all.length > MAX_HEAD_BYTES) this.#fail(new Error("upgrade response head too large"));
+        return;
+      }
+      socket.removeListener("data", onHead);
+      this.#head = [];
+      const head = all.toString("latin1", 0, end);
+      if (!head.startsWith("HTTP/1.1 101")) return this.#fail(new Error(`upgrade refused: ${head.split("\r\n")[0]} ${all.toString("utf8", end + 4, end + 124)}`));
+      if (headerValue(head, "sec-websocket-accept") !== accept) {
+        return this.#fail(new Error("upgrade response without the right Sec-WebSocket-Accept"));
+      }
+      this.#open(all.subarray(end + 4));
+    };
+    socket.on("data", onHead);
+    socket.on("error", (err) => this.#fail(err));
+    socket.on("close", () => {
       this.closed = true;
       this.connected = false;
-      this.rawSocket = null;
-      this.onclose(code);
+      this.onclose();
     });
   }
 
-  /** Sends one Engine.IO message (text with its type digit, or a binary attachment). */
+  /** Sends one Engine.IO message (text with its type digit, or a binary attachment as a Buffer). */
   send(data) {
-    if (this.closed) return;
-    if (!this.corked && this.rawSocket !== null) {
+    if (this.closed || this.#sender === null) return;
+    if (!this.corked) {
       this.corked = true;
-      this.rawSocket.cork();
+      this.socket.cork();
       process.nextTick(uncork, this);
     }
-    this.#ws.send(data);
+    this.#sender.send(data, typeof data === "string" ? SEND_TEXT : SEND_BINARY);
   }
 
   /** Sends a binary packet: header text frame then each attachment as a binary frame. */
@@ -113,14 +157,24 @@ export class SioWsClient {
   close() {
     if (this.closed) return;
     this.closed = true;
-    this.#ws.terminate();
+    this.socket.destroy();
   }
 
-  #onOpen() {
-    // ws exposes the net.Socket only as a private field; corking it is how
-    // the client batches a turn's frames into one write.
-    this.rawSocket = this.#ws._socket ?? null;
+  /** @param {Buffer} rest bytes that followed the upgrade head */
+  #open(rest) {
+    const socket = this.socket;
+    const receiver = new Receiver({ isServer: false, maxPayload: MAX_PAYLOAD, skipUTF8Validation: true, allowSynchronousEvents: true });
+    this.#sender = new Sender(socket, {}, zeroMask);
+    receiver.on("message", (data, isBinary) => this.#onMessage(data, isBinary));
+    receiver.on("ping", (data) => this.#sender.pong(data, true));
+    receiver.on("conclude", () => this.close());
+    receiver.on("error", (err) => this.#fail(err));
+    socket.on("data", (chunk) => {
+      if (!receiver.write(chunk)) socket.pause();
+    });
+    receiver.on("drain", () => socket.resume());
     if (this.#upgrading) this.send("2probe");
+    if (rest.length > 0) receiver.write(rest);
   }
 
   #fail(err) {
@@ -188,6 +242,20 @@ export class SioWsClient {
         return this.#fail(new Error(`unknown Socket.IO packet type ${String.fromCharCode(type)}`));
     }
   }
+}
+
+/**
+ * Value of a header in an HTTP response head (first occurrence), or null.
+ * @param {string} head
+ * @param {string} name lower-case header name
+ */
+function headerValue(head, name) {
+  const lines = head.split("\r\n");
+  for (let i = 1; i < lines.length; i++) {
+    const colon = lines[i].indexOf(":");
+    if (colon > 0 && lines[i].slice(0, colon).trim().toLowerCase() === name) return lines[i].slice(colon + 1).trim();
+  }
+  return null;
 }
 
 function noop() {}

@@ -1,0 +1,93 @@
+// The measuring side of a server under test: answers the runner's IPC
+// commands (mark, end, stats) and announces readiness. Shared by
+// bench/server.js and bench/calibrate/raw-server.js.
+import { performance } from "node:perf_hooks";
+import { WindowProfiler } from "./profiler.js";
+
+async function collectGarbage() {
+  // Two passes with a turn in between so finalizers and weak callbacks run.
+  globalThis.gc();
+  await new Promise((resolve) => setImmediate(resolve));
+  globalThis.gc();
+}
+
+function memory() {
+  const m = process.memoryUsage();
+  return { heapUsed: m.heapUsed, rss: m.rss };
+}
+
+/**
+ * Checks the process was started the way run.js starts it; exits with a
+ * clear message otherwise.
+ * @param {string} script name for messages
+ */
+export function requireHarness(script) {
+  if (typeof globalThis.gc !== "function") {
+    console.error(`${script} needs --expose-gc (memory is measured after a forced collection)`);
+    process.exit(2);
+  }
+  if (typeof process.send !== "function") {
+    console.error(`${script} is started by bench/run.js over IPC; run \`npm run bench\` instead`);
+    process.exit(2);
+  }
+  // The parent going away (even killed) must not leave this process behind.
+  process.on("disconnect", () => process.exit(0));
+}
+
+/**
+ * Serves the runner's commands and reports `ready` with the port.
+ * @param {import("node:http").Server} httpServer listening
+ * @param {() => object} stats extra counters for the `stats` command
+ */
+export function serveHarness(httpServer, stats) {
+  /** Measurement window state. */
+  let window = null;
+  const profiler = new WindowProfiler();
+  const commands = {
+    /**
+     * Starts the measured window; with `gc`, records memory after a forced
+     * collection first; with `profile`, CPU-profiles the window into that file.
+     */
+    async mark({ gc = false, profile = null } = {}) {
+      let baseline = null;
+      if (gc) {
+        await collectGarbage();
+        baseline = memory();
+      }
+      if (profile) await profiler.start(profile);
+      window = { cpu: process.cpuUsage(), t0: performance.now(), baseline };
+      return { baseline };
+    },
+    /** Ends the window: CPU and wall time since `mark`, then memory after GC if asked. */
+    async end({ gc = false } = {}) {
+      if (window === null) throw new Error("end without mark");
+      const cpu = process.cpuUsage(window.cpu);
+      const elapsedMs = performance.now() - window.t0;
+      const result = { cpuUser: cpu.user / 1e6, cpuSystem: cpu.system / 1e6, elapsedMs, baseline: window.baseline, after: null };
+      result.profile = await profiler.stop();
+      if (gc) {
+        await collectGarbage();
+        result.after = memory();
+      }
+      window = null;
+      return result;
+    },
+    async stats() {
+      return { ...stats(), ...memory() };
+    },
+    /** Exits at once: the kernel closes every connection from this side. */
+    exit() {
+      process.exit(0);
+    },
+  };
+  process.on("message", async (msg) => {
+    const command = commands[msg?.cmd];
+    try {
+      if (!command) throw new Error(`unknown command ${msg?.cmd}`);
+      process.send({ id: msg.id, result: await command(msg.args) });
+    } catch (err) {
+      process.send({ id: msg.id, error: String(err?.stack ?? err) });
+    }
+  });
+  process.send({ type: "ready", port: httpServer.address().port, pid: process.pid });
+}
