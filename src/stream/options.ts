@@ -1,0 +1,78 @@
+/**
+ * Options of `streams(socket, options)`, their defaults and validation.
+ */
+
+export interface StreamOptions {
+  /**
+   * Receive window of each incoming stream, in bytes: how far the sender may
+   * run ahead of what the local reader has consumed. It bounds the memory an
+   * incoming stream can occupy on this side and the bytes in flight; larger
+   * windows help on high-latency links. Must be at least 1 and at most 1 GiB.
+   * @default 1048576 (1 MiB)
+   */
+  window?: number;
+  /**
+   * Largest data chunk this side sends, in bytes. Each chunk is one Socket.IO
+   * packet, so it must stay below the receiving server's `maxHttpBufferSize`
+   * (1e6 by default), otherwise that server closes the connection. Must be at
+   * least 1 and at most 16 MiB.
+   * @default 65536 (64 KiB)
+   */
+  chunkSize?: number;
+  /**
+   * Largest number of streams the peer may have open towards this side at
+   * once. Opening more fails the extra stream with `ERR_STREAM_LIMIT` on the
+   * sender. Together with `window` this bounds the receive memory of one
+   * socket (`maxIncomingStreams × window`).
+   * @default 32
+   */
+  maxIncomingStreams?: number;
+}
+
+export type ResolvedStreamOptions = Readonly<Required<StreamOptions>>;
+
+export const DEFAULT_STREAM_OPTIONS: ResolvedStreamOptions = Object.freeze({
+  window: 1024 * 1024,
+  chunkSize: 64 * 1024,
+  maxIncomingStreams: 32,
+});
+
+const LIMITS: Record<keyof StreamOptions, [min: number, max: number]> = {
+  window: [1, 1024 * 1024 * 1024],
+  chunkSize: [1, 16 * 1024 * 1024],
+  maxIncomingStreams: [1, 65536],
+};
+
+/** Merges over the defaults; throws a TypeError naming the bad option. */
+export function resolveStreamOptions(options: StreamOptions | undefined): ResolvedStreamOptions {
+  if (options === undefined) return DEFAULT_STREAM_OPTIONS;
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`streams(socket, options): options must be an object, got ${describe(options)}.`);
+  }
+  const resolved = { ...DEFAULT_STREAM_OPTIONS };
+  for (const key of Object.keys(LIMITS) as Array<keyof StreamOptions>) {
+    const value = options[key];
+    if (value === undefined) continue;
+    const [min, max] = LIMITS[key];
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+      throw new TypeError(
+        `streams(socket, options): option "${key}" must be an integer from ${min} to ${max}, got ${describe(value)}.`,
+      );
+    }
+    resolved[key] = value;
+  }
+  for (const key of Object.keys(options)) {
+    if (!(key in LIMITS)) {
+      throw new TypeError(
+        `streams(socket, options): unknown option "${key}" (known: ${Object.keys(LIMITS).join(", ")}).`,
+      );
+    }
+  }
+  return Object.freeze(resolved);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "function") return "a function";
+  return String(value);
+}
