@@ -143,8 +143,8 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
 
   /**
    * Closes the session after flushing the queue (polling: the close packet
-   * goes in the next GET, or the session ends after 30 s). With `discard`
-   * the queue is not waited for.
+   * goes in the GET after the one carrying the queue, or the session ends
+   * after 30 s). With `discard` the queue is not waited for.
    */
   close(discard = false): void {
     if (this.readyState === "closed") return;
@@ -162,10 +162,9 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
       this.transport.close();
       return;
     }
+    // The queue leaves first (polling: in the next GET), then the transport closes.
     this.#closeAfterFlush = true;
     if (this.transport.writable) this.flushNow();
-    // Polling without a pending GET: the next GET carries the queue and the close packet.
-    else if (this.transport.name === "polling") this.transport.close();
   }
 
   #sendPacket(type: PacketType, data: RawData | undefined, options: SendOptions | undefined, cb?: () => void): void {

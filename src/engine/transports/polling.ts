@@ -100,13 +100,14 @@ export class PollingTransport extends Transport implements TimerEntry {
     const res = this.#res;
     if (req === null || res === null || !this.writable) return;
     this.writable = false;
-    let closing = false;
-    if (this.#shouldClose || closeAfter) {
-      this.readyState = "closing";
+    // The close packet never shares a payload with messages: socket.io-client
+    // dispatches decoded packets a tick later, so a close read in the same
+    // payload would overtake them (a DISCONNECT would read as "transport close").
+    const closing = this.#shouldClose;
+    if (closing) {
       packets.push(CLOSE_PACKET);
       this.#shouldClose = false;
       timers.disarm(this);
-      closing = true;
     }
     let body: Buffer;
     let contentType = "text/plain; charset=UTF-8";
@@ -122,6 +123,7 @@ export class PollingTransport extends Transport implements TimerEntry {
     for (let i = 0; i < packets.length && !compress; i++) compress = packets[i].options?.compress !== false;
     this.#respond(req, res, body, contentType, compress, callbacks);
     if (closing) this.finishClose();
+    else if (closeAfter) this.close();
   }
 
   #respond(
@@ -278,8 +280,10 @@ export class PollingTransport extends Transport implements TimerEntry {
       this.#cleanupPost();
       dataReq.destroy();
     }
-    if (this.writable) this.send([], null, true);
-    else if (this.discarded) this.finishClose();
+    if (this.writable) {
+      this.#shouldClose = true;
+      this.send([], null, false);
+    } else if (this.discarded) this.finishClose();
     else {
       this.#shouldClose = true;
       timers.arm(this, CLOSE_TIMEOUT);

@@ -59,7 +59,8 @@ export abstract class Transport {
   /**
    * Writes `packets` (in one write where the transport allows it). `callbacks`
    * run once they have been handed to the kernel. With `closeAfter`, the
-   * transport closes right behind them.
+   * transport closes behind them (polling: the close packet waits for the
+   * next GET).
    * @internal
    */
   abstract send(packets: Packet[], callbacks: Array<() => void> | null, closeAfter: boolean): void;

@@ -201,7 +201,7 @@ describe("engine polling transport", () => {
     expect((await closed)[0]).toBe("forced close");
   });
 
-  it.skipIf(tidewireOnly)("server close with a pending GET and queued packets: one response carries both", async () => {
+  it("server close with a pending GET and queued packets: the queue first, the close packet in the next GET", async () => {
     const h = await startEngine();
     const { sid, conn } = await session(h);
     const closed = waitFor(conn, "close");
@@ -210,7 +210,10 @@ describe("engine polling transport", () => {
     await seen;
     conn.send("last");
     conn.close();
-    expect((await get).text).toBe("4last\x1e1");
+    conn.send("dropped");
+    expect((await get).text).toBe("4last");
+    expect(conn.readyState).toBe("closing");
+    expect((await pollGet(h, sid)).text).toBe("6\x1e1");
     expect((await closed)[0]).toBe("forced close");
     expect((await pollGet(h, sid)).status).toBe(400);
   });
@@ -225,7 +228,7 @@ describe("engine polling transport", () => {
     expect((await closed)[0]).toBe("forced close");
   });
 
-  it.skipIf(tidewireOnly)("server close with queued packets and no GET: one GET carries them and the close packet", async () => {
+  it("server close with queued packets and no GET: one GET carries them, the next the close packet", async () => {
     const h = await startEngine();
     const { sid, conn } = await session(h);
     const closed = waitFor(conn, "close");
@@ -233,7 +236,8 @@ describe("engine polling transport", () => {
     conn.send("b");
     conn.close();
     conn.send("dropped");
-    expect((await pollGet(h, sid)).text).toBe("4a\x1e4b\x1e1");
+    expect((await pollGet(h, sid)).text).toBe("4a\x1e4b");
+    expect((await pollGet(h, sid)).text).toBe("6\x1e1");
     expect((await closed)[0]).toBe("forced close");
   });
 
