@@ -18,9 +18,9 @@ import { Teardown, request } from "../frameworks/harness.js";
 const CHROMIUM = "/usr/bin/chromium";
 const IN_CI = process.env.CI === "true";
 const browserMissing = !existsSync(CHROMIUM);
-if (browserMissing && !IN_CI) {
+if (browserMissing) {
   console.warn(
-    `\n*** SKIPPING test/e2e: no browser at ${CHROMIUM}. ` +
+    `\n*** ${IN_CI ? "FAILING (CI=true)" : "SKIPPING"} test/e2e: no browser at ${CHROMIUM}. ` +
       "Install Debian's chromium package (apt-get install chromium) to run the real-browser tests. ***\n",
   );
 }
@@ -70,7 +70,12 @@ function lastImageBytes(page: Page): Promise<number[]> {
   });
 }
 
-describe.skipIf(browserMissing && !IN_CI)("chat demo in headless Chromium", () => {
+// With CI=true a missing browser is a failure, never a skip.
+it.runIf(browserMissing && IN_CI)(`finds Chromium at ${CHROMIUM} (required when CI=true)`, () => {
+  throw new Error(`CI=true but no browser at ${CHROMIUM}: .ci/run must install Debian's chromium package`);
+});
+
+describe.skipIf(browserMissing)("chat demo in headless Chromium", () => {
   const teardown = new Teardown();
   let app: RunningExample;
   let context: BrowserContext;
@@ -78,9 +83,6 @@ describe.skipIf(browserMissing && !IN_CI)("chat demo in headless Chromium", () =
   let bob: Page;
 
   beforeAll(async () => {
-    if (browserMissing) {
-      throw new Error(`CI=true but no browser at ${CHROMIUM}: .ci/run must install Debian's chromium package`);
-    }
     app = await startExample("chat", teardown);
     const profile = await mkdtemp(join(tmpdir(), "tidewire-e2e-"));
     teardown.add(() => rm(profile, { recursive: true, force: true }));
