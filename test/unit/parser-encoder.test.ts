@@ -2,7 +2,8 @@ import { describe, it, expect } from "vitest";
 import fc from "fast-check";
 import * as reference from "socket.io-parser";
 import { Encoder, PacketType, type Packet } from "../../src/io/protocol/index.js";
-import { fastJson, HAS_BINARY, NOT_SIMPLE } from "../../src/io/protocol/fast-json.js";
+import { fastJson, NOT_SIMPLE } from "../../src/io/protocol/fast-json.js";
+import { deconstruct } from "../../src/io/protocol/binary.js";
 import { ErrorCodes, TidewireError } from "../../src/core/errors.js";
 
 const ph = (num: number) => ({ _placeholder: true, num });
@@ -133,6 +134,20 @@ describe("io/protocol encoder: binary attachments (protocol.md §12)", () => {
     }
   });
 
+  it("encodes large payloads (past the single-pass writer's limits) like socket.io-parser", () => {
+    const buf = Buffer.from([3]);
+    const wide = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, i % 2 ? "v" : [i]]));
+    const packets: Packet[] = [
+      { type: PacketType.EVENT, nsp: "/", data: ["nums", Array.from({ length: 100 }, (_, i) => i * 1.5)] },
+      { type: PacketType.EVENT, nsp: "/", data: ["wide", wide] },
+      { type: PacketType.EVENT, nsp: "/", data: ["late", Array.from({ length: 100 }, (_, i) => (i === 99 ? buf : i))] },
+      { type: PacketType.ACK, nsp: "/", id: 1, data: [{ ...wide, b: buf }] },
+      { type: PacketType.EVENT, nsp: "/", data: ["deepish", deepArray(30, buf)] },
+    ];
+    for (const packet of packets) expect(enc.encode(packet)).toEqual(referenceEncode(packet));
+    expect(enc.encode(packets[2]!)[0]).toMatch(/^51-\["late",\[0,1,/);
+  });
+
   it("follows toJSON one level, keeps Dates, and matches socket.io-parser byte for byte", () => {
     const buf = Buffer.from([7]);
     const date = new Date(0);
@@ -209,7 +224,7 @@ describe("io/protocol encoder: data JSON cannot carry", () => {
 });
 
 describe("io/protocol fast JSON path", () => {
-  it("is exactly JSON.stringify whenever it returns a string", () => {
+  it("is exactly JSON.stringify of the deconstructed value, with the same attachments, whenever it returns a string", () => {
     const value = fc.anything({
       maxDepth: 4,
       withNullPrototype: true,
@@ -225,30 +240,53 @@ describe("io/protocol fast JSON path", () => {
     });
     const json = fc.jsonValue({ maxDepth: 4 });
     let written = 0;
+    let withBinary = 0;
     fc.assert(
       fc.property(fc.oneof(value, json), (v) => {
-        const out = fastJson(v);
-        if (typeof out === "string") {
-          written++;
+        const buffers: Buffer[] = [];
+        const out = fastJson(v, buffers);
+        if (out === NOT_SIMPLE) return;
+        written++;
+        if (buffers.length === 0) {
           expect(out).toBe(JSON.stringify(v));
+        } else {
+          withBinary++;
+          const general = deconstruct(v);
+          expect(out).toBe(JSON.stringify(general.data));
+          expect(buffers).toEqual(general.buffers);
         }
       }),
       { numRuns: 400 },
     );
-    // The comparison must actually have happened for a good share of the inputs.
+    // The comparisons must actually have happened for a good share of the inputs.
     expect(written).toBeGreaterThan(150);
+    expect(withBinary).toBeGreaterThan(5);
   });
 
   it("writes the common event shapes itself, and gives up on the others", () => {
-    expect(fastJson(["chat", { user: "a", text: "hé \"q\" \n \ud800", n: -0, f: 1.5e300, x: NaN, u: undefined }, [undefined, () => 1]])).toBe(
-      JSON.stringify(["chat", { user: "a", text: "hé \"q\" \n \ud800", n: -0, f: 1.5e300, x: NaN }, [null, null]]),
+    const text = "hé \"q\" \n \ud800";
+    expect(fastJson(["chat", { user: "a", text, n: -0, f: 1.5e300, x: NaN, u: undefined }, [undefined, () => 1]], [])).toBe(
+      JSON.stringify(["chat", { user: "a", text, n: -0, f: 1.5e300, x: NaN }, [null, null]]),
     );
-    expect(fastJson([Object.assign(Object.create(null), { a: 1 })])).toBe('[{"a":1}]');
-    expect(fastJson(["x", Buffer.from([1])])).toBe(HAS_BINARY);
-    expect(fastJson(["x", { deep: { er: [new Uint16Array(1)] } }])).toBe(HAS_BINARY);
-    for (const odd of [new Date(0), { toJSON: () => 1 }, Object.assign([1], { toJSON: () => 2 }), new String("s"), 1n, new Map(), deepArray(40), new Array(1000).fill(1)]) {
-      expect(fastJson(["x", odd])).toBe(NOT_SIMPLE);
-    }
+    expect(fastJson([Object.assign(Object.create(null), { a: 1 })], [])).toBe('[{"a":1}]');
+    const buffers: Buffer[] = [];
+    const u16 = new Uint16Array([1]);
+    expect(fastJson(["x", Buffer.from([1]), { deep: { er: [u16] } }], buffers)).toBe(
+      '["x",{"_placeholder":true,"num":0},{"deep":{"er":[{"_placeholder":true,"num":1}]}}]',
+    );
+    expect(buffers).toEqual([Buffer.from([1]), Buffer.from(u16.buffer)]);
+    const odd = [
+      new Date(0),
+      { toJSON: () => 1 },
+      Object.assign([1], { toJSON: () => 2 }),
+      new String("s"),
+      1n,
+      new Map(),
+      deepArray(40),
+      new Array(33).fill(1),
+      Object.fromEntries(Array.from({ length: 33 }, (_, i) => [i, i])),
+    ];
+    for (const v of odd) expect(fastJson(["x", v], [])).toBe(NOT_SIMPLE);
   });
 });
 

@@ -57,6 +57,52 @@ function frame(src: any, dst: any): Frame {
   return { src, dst, keys, i: 0, n: keys === null ? src.length : keys.length };
 }
 
+/**
+ * Cycle detection costs a Set operation per container, so walks start it
+ * lazily: a cyclic structure makes a depth-first path (or a search's visit
+ * count) grow without end, so it always crosses this threshold and is then
+ * caught within one more turn of the cycle.
+ */
+const CYCLE_CHECK_AFTER = 1000;
+
+/**
+ * The objects on the current path of a depth-first walk. Created once the
+ * path is deeper than CYCLE_CHECK_AFTER, from the frames already on it.
+ */
+class PathGuard {
+  readonly #onPath: Set<object>;
+
+  constructor(stack: readonly Frame[]) {
+    this.#onPath = new Set();
+    for (let i = 0; i < stack.length - 1; i++) this.#onPath.add(stack[i]!.src);
+  }
+
+  /** Records the container just pushed; false if it is already on the path. */
+  enter(src: object): boolean {
+    if (this.#onPath.has(src)) return false;
+    this.#onPath.add(src);
+    return true;
+  }
+
+  leave(src: object): void {
+    this.#onPath.delete(src);
+  }
+}
+
+/**
+ * Called after a frame was pushed. Past CYCLE_CHECK_AFTER levels it starts a
+ * guard and from then on checks that each pushed container is not already
+ * on the path. Returns the guard to use from now on.
+ */
+function guardPath(stack: readonly Frame[], guard: PathGuard | null, onCycle: () => Error): PathGuard | null {
+  if (guard === null) {
+    if (stack.length <= CYCLE_CHECK_AFTER) return null;
+    guard = new PathGuard(stack);
+  }
+  if (!guard.enter(stack[stack.length - 1]!.src)) throw onCycle();
+  return guard;
+}
+
 function circular(): TidewireError {
   return new TidewireError(
     ErrorCodes.UNSUPPORTED,
@@ -64,45 +110,50 @@ function circular(): TidewireError {
   );
 }
 
+/** Pushes the object children of `node` onto `stack`; true if `node` itself is binary. */
+function expand(node: any, followToJSON: boolean, stack: object[]): boolean {
+  if (Array.isArray(node)) {
+    for (let i = 0, n = node.length; i < n; i++) {
+      const child = node[i];
+      if (typeof child === "object" && child !== null) stack.push(child);
+    }
+    return false;
+  }
+  if (isBinary(node)) return true;
+  if (followToJSON && typeof node.toJSON === "function") {
+    const replaced = node.toJSON();
+    return typeof replaced === "object" && replaced !== null && expand(replaced, false, stack);
+  }
+  const keys = ownKeys(node);
+  for (let i = 0, n = keys.length; i < n; i++) {
+    const child = node[keys[i]!];
+    if (typeof child === "object" && child !== null) stack.push(child);
+  }
+  return false;
+}
+
 /**
  * Whether a value contains binary anywhere (socket.io-parser semantics):
  * arrays are searched element by element, binary values match, an object
  * with a `toJSON()` method is replaced by its result once (the result's own
  * `toJSON` is not followed, its children's are), other objects are searched
- * through their own enumerable properties. Shared sub-objects are searched
- * once, and a cycle ends the search instead of looping.
+ * through their own enumerable properties. Past CYCLE_CHECK_AFTER objects,
+ * each object is searched once, so cycles and heavily shared structures end.
  */
 export function hasBinary(value: unknown): boolean {
   if (typeof value !== "object" || value === null) return false;
-  const seen = new Set<object>();
-  const stack: object[] = [];
-  // Pushes the children of `node` that may hold binary; true if `node` is binary.
-  const expand = (node: any, followToJSON: boolean): boolean => {
-    if (Array.isArray(node)) {
-      for (let i = 0, n = node.length; i < n; i++) {
-        const child = node[i];
-        if (typeof child === "object" && child !== null) stack.push(child);
-      }
-      return false;
-    }
-    if (isBinary(node)) return true;
-    if (followToJSON && typeof node.toJSON === "function") {
-      const replaced = node.toJSON();
-      return typeof replaced === "object" && replaced !== null && expand(replaced, false);
-    }
-    const keys = ownKeys(node);
-    for (let i = 0, n = keys.length; i < n; i++) {
-      const child = node[keys[i]!];
-      if (typeof child === "object" && child !== null) stack.push(child);
-    }
-    return false;
-  };
-  stack.push(value);
+  const stack: object[] = [value];
+  let seen: Set<object> | null = null;
+  let visits = 0;
   while (stack.length > 0) {
     const node = stack.pop()!;
-    if (seen.has(node)) continue;
-    seen.add(node);
-    if (expand(node, true)) return true;
+    if (seen !== null) {
+      if (seen.has(node)) continue;
+      seen.add(node);
+    } else if (++visits > CYCLE_CHECK_AFTER) {
+      seen = new Set([node]);
+    }
+    if (expand(node, true, stack)) return true;
   }
   return false;
 }
@@ -116,6 +167,32 @@ export interface Deconstructed {
 }
 
 /**
+ * The replacement of one value in the copy: itself, a placeholder, or a new
+ * empty container whose frame is pushed to be filled.
+ */
+function copyOf(value: any, followToJSON: boolean, buffers: Buffer[], stack: Frame[]): unknown {
+  if (!value || typeof value !== "object") return value;
+  if (isBinary(value)) {
+    const placeholder: Placeholder = { _placeholder: true, num: buffers.length };
+    buffers.push(toBuffer(value));
+    return placeholder;
+  }
+  let dst: object;
+  if (Array.isArray(value)) {
+    // Filled in index order, so it stays a packed array (JSON.stringify is faster on those than on holey ones).
+    dst = [];
+  } else if (value instanceof Date) {
+    return value;
+  } else if (followToJSON && typeof value.toJSON === "function") {
+    return copyOf(value.toJSON(), false, buffers, stack);
+  } else {
+    dst = {};
+  }
+  stack.push(frame(value, dst));
+  return dst;
+}
+
+/**
  * Copies `data`, replacing every binary value by `{"_placeholder":true,"num":n}`
  * with n counting in depth-first order (arrays by index, objects by own key
  * order), and collects the binary values as Buffers. As socket.io-parser
@@ -125,40 +202,24 @@ export interface Deconstructed {
 export function deconstruct(data: unknown): Deconstructed {
   const buffers: Buffer[] = [];
   const stack: Frame[] = [];
-  const onPath = new Set<object>();
-  const open = (src: object, dst: object): object => {
-    if (onPath.has(src)) throw circular();
-    onPath.add(src);
-    stack.push(frame(src, dst));
-    return dst;
-  };
-  const convert = (value: any, followToJSON: boolean): unknown => {
-    if (!value || typeof value !== "object") return value;
-    if (isBinary(value)) {
-      const placeholder: Placeholder = { _placeholder: true, num: buffers.length };
-      buffers.push(toBuffer(value));
-      return placeholder;
-    }
-    if (Array.isArray(value)) return open(value, new Array(value.length));
-    if (value instanceof Date) return value;
-    if (followToJSON && typeof value.toJSON === "function") return convert(value.toJSON(), false);
-    return open(value, {});
-  };
-  const result = convert(data, true);
+  let guard: PathGuard | null = null;
+  const result = copyOf(data, true, buffers, stack);
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     if (top.i === top.n) {
       stack.pop();
-      onPath.delete(top.src);
+      guard?.leave(top.src);
       continue;
     }
     const i = top.i++;
+    const depth = stack.length;
     if (top.keys === null) {
-      top.dst[i] = convert(top.src[i], true);
+      top.dst[i] = copyOf(top.src[i], true, buffers, stack);
     } else {
       const key = top.keys[i]!;
-      setOwn(top.dst, key, convert(top.src[key], true));
+      setOwn(top.dst, key, copyOf(top.src[key], true, buffers, stack));
     }
+    if (stack.length > depth) guard = guardPath(stack, guard, circular);
   }
   return { data: result, buffers };
 }
@@ -192,13 +253,13 @@ export function reconstruct(data: unknown, buffers: readonly Buffer[]): unknown 
     const root = attachmentOf(data, buffers);
     if (root !== undefined) return root;
   }
-  const onPath = new Set<object>([data]);
+  let guard: PathGuard | null = null;
   const stack: Frame[] = [frame(data, data)];
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     if (top.i === top.n) {
       stack.pop();
-      onPath.delete(top.src);
+      guard?.leave(top.src);
       continue;
     }
     const i = top.i++;
@@ -214,9 +275,12 @@ export function reconstruct(data: unknown, buffers: readonly Buffer[]): unknown 
         continue;
       }
     }
-    if (onPath.has(child)) throw new ParseError("illegal attachments: circular structure");
-    onPath.add(child);
     stack.push(frame(child, child));
+    guard = guardPath(stack, guard, reconstructCycle);
   }
   return data;
+}
+
+function reconstructCycle(): ParseError {
+  return new ParseError("illegal attachments: circular structure");
 }

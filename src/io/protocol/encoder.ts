@@ -5,8 +5,8 @@
  * Engine.IO message right after the string.
  */
 import { ErrorCodes, TidewireError } from "../../core/errors.js";
-import { deconstruct, hasBinary } from "./binary.js";
-import { fastJson, HAS_BINARY, NOT_SIMPLE } from "./fast-json.js";
+import { deconstruct, hasBinary, type Deconstructed } from "./binary.js";
+import { fastJson, NOT_SIMPLE } from "./fast-json.js";
 import { PacketType, type Packet } from "./packet.js";
 
 /** A JSON.stringify replacer. */
@@ -43,6 +43,13 @@ function header(type: PacketType, attachments: number, nsp: string | undefined, 
   if (nsp && nsp !== "/") head += nsp + ",";
   if (id !== undefined && id !== null) head += id;
   return head;
+}
+
+/** `[header, ...buffers]`, reusing the buffers' array. */
+function withAttachments(head: string, buffers: Buffer[]): Array<string | Buffer> {
+  const out: Array<string | Buffer> = buffers;
+  out.unshift(head);
+  return out;
 }
 
 /**
@@ -83,48 +90,33 @@ export class Encoder {
 
   #encodeArgs(packet: Packet, isEvent: boolean): Array<string | Buffer> {
     const data = packet.data;
-    if (data === undefined || data === null) {
-      return [header(isEvent ? PacketType.EVENT : PacketType.ACK, 0, packet.nsp, packet.id)];
-    }
-    let binary: boolean;
+    const plainType = isEvent ? PacketType.EVENT : PacketType.ACK;
+    if (data === undefined || data === null) return [header(plainType, 0, packet.nsp, packet.id)];
+    const binaryType = isEvent ? PacketType.BINARY_EVENT : PacketType.BINARY_ACK;
     if (this.#replacer === undefined) {
+      // One walk writes the JSON, placeholders and attachments of the common shapes.
+      const buffers: Buffer[] = [];
       let json;
       try {
-        json = fastJson(data);
+        json = fastJson(data, buffers);
       } catch (err) {
         throw stringifyError(err);
       }
-      if (typeof json === "string") {
-        return [header(isEvent ? PacketType.EVENT : PacketType.ACK, 0, packet.nsp, packet.id) + json];
+      if (json !== NOT_SIMPLE) {
+        if (buffers.length === 0) return [header(plainType, 0, packet.nsp, packet.id) + json];
+        return withAttachments(header(binaryType, buffers.length, packet.nsp, packet.id) + json, buffers);
       }
-      binary = json === HAS_BINARY || (json === NOT_SIMPLE && this.#hasBinary(data));
-    } else {
-      binary = this.#hasBinary(data);
     }
-    if (!binary) {
-      const head = header(isEvent ? PacketType.EVENT : PacketType.ACK, 0, packet.nsp, packet.id);
-      return [head + this.#stringify(data)];
-    }
-    let parts;
+    // General path: search for binary (following toJSON as socket.io-parser does), then copy.
+    let parts: Deconstructed | null;
     try {
-      parts = deconstruct(data);
+      parts = hasBinary(data) ? deconstruct(data) : null;
     } catch (err) {
       throw stringifyError(err);
     }
-    const binaryType = isEvent ? PacketType.BINARY_EVENT : PacketType.BINARY_ACK;
-    const out: Array<string | Buffer> = [
-      header(binaryType, parts.buffers.length, packet.nsp, packet.id) + this.#stringify(parts.data),
-    ];
-    for (const buffer of parts.buffers) out.push(buffer);
-    return out;
-  }
-
-  #hasBinary(data: unknown): boolean {
-    try {
-      return hasBinary(data);
-    } catch (err) {
-      throw stringifyError(err);
-    }
+    if (parts === null) return [header(plainType, 0, packet.nsp, packet.id) + this.#stringify(data)];
+    const head = header(binaryType, parts.buffers.length, packet.nsp, packet.id);
+    return withAttachments(head + this.#stringify(parts.data), parts.buffers);
   }
 
   #stringify(data: unknown): string {

@@ -1,27 +1,34 @@
 /**
  * A single-pass JSON writer for the common shape of event arguments: arrays,
- * plain objects, strings, numbers, booleans and null, a few levels deep.
- * In the same walk it notices binary values, so an event without binary is
- * serialized without the separate "has binary?" pass socket.io-parser makes.
+ * plain objects, strings, numbers, booleans, null and binary values, a few
+ * levels deep. Binary values are written as placeholders and collected in
+ * the same walk, so an event is encoded without the separate "has binary?"
+ * pass and the placeholder copy socket.io-parser makes.
  *
  * Invariant: when it returns a string, that string is byte-for-byte what
- * `JSON.stringify(value)` returns. Anything whose serialization it does not
+ * `JSON.stringify(deconstruct(value).data)` returns, with the same
+ * attachments in the same order (and, without binary, what
+ * `JSON.stringify(value)` returns). Anything whose serialization it does not
  * reproduce exactly (toJSON methods, class instances, Dates, boxed
  * primitives, bigints, deep or large values) makes it give up with
- * NOT_SIMPLE, and the caller falls back to the general path.
+ * NOT_SIMPLE, and the caller takes the general path.
  */
-import { isBinary } from "./binary.js";
+import { isBinary, toBuffer } from "./binary.js";
 
 /** The value is outside the simple shape; use the general path. */
 export const NOT_SIMPLE = 0;
-/** The walk met a binary value (which socket.io-parser's hasBinary would find too). */
-export const HAS_BINARY = 1;
-export type FastJsonResult = string | typeof NOT_SIMPLE | typeof HAS_BINARY;
+export type FastJsonResult = string | typeof NOT_SIMPLE;
 
-/** Past this depth the general path (native JSON.stringify) is used. */
+/** Past this depth the general path is used. */
 const MAX_DEPTH = 16;
-/** Past this many values the native JSON.stringify is faster than a walk in JS. */
-const MAX_NODES = 256;
+/**
+ * Larger values go to the general path at once: there the native
+ * JSON.stringify outruns a walk in JS by more than the separate binary
+ * search costs. Checked before a container's entries are walked, so giving
+ * up on a large array wastes almost nothing.
+ */
+const MAX_ENTRIES = 32;
+const MAX_NODES = 128;
 /** Longer strings are escaped by JSON.stringify, which scans natively. */
 const MAX_SCANNED_STRING = 48;
 
@@ -29,7 +36,11 @@ const OBJECT_PROTOTYPE = Object.prototype;
 const getPrototypeOf = Object.getPrototypeOf;
 const ownKeys = Object.keys;
 
+/** State of the current call; the walk is synchronous and never re-entered. */
 let budget = 0;
+/** Between calls: an empty list, so that no caller's array is kept alive. */
+const NO_BUFFERS: Buffer[] = [];
+let attachments: Buffer[] = NO_BUFFERS;
 
 /** A JSON string literal for `s`, identical to JSON.stringify(s). */
 function quote(s: string): string {
@@ -48,8 +59,8 @@ function isSkipped(v: unknown): boolean {
   return v === undefined || typeof v === "function" || typeof v === "symbol";
 }
 
+/** Writes `v`; the caller has already charged it to the budget. */
 function write(v: unknown, depth: number): FastJsonResult {
-  if (--budget < 0) return NOT_SIMPLE;
   switch (typeof v) {
     case "string":
       return quote(v);
@@ -67,17 +78,19 @@ function write(v: unknown, depth: number): FastJsonResult {
   if (depth >= MAX_DEPTH) return NOT_SIMPLE;
   const o = v as any;
   if (Array.isArray(o)) {
+    const n = o.length;
+    if (n > MAX_ENTRIES || (budget -= n) < 0) return NOT_SIMPLE;
     // JSON.stringify honours toJSON on arrays too.
     if (typeof (o as { toJSON?: unknown }).toJSON === "function") return NOT_SIMPLE;
     let out = "[";
-    for (let i = 0, n = o.length; i < n; i++) {
+    for (let i = 0; i < n; i++) {
       const e = o[i];
       let s: FastJsonResult;
       if (isSkipped(e)) {
         s = "null";
       } else {
         s = write(e, depth + 1);
-        if (typeof s !== "string") return s;
+        if (s === NOT_SIMPLE) return s;
       }
       if (i !== 0) out += ",";
       out += s;
@@ -85,17 +98,23 @@ function write(v: unknown, depth: number): FastJsonResult {
     return out + "]";
   }
   const proto = getPrototypeOf(o);
-  if (proto !== OBJECT_PROTOTYPE && proto !== null) return isBinary(o) ? HAS_BINARY : NOT_SIMPLE;
+  if (proto !== OBJECT_PROTOTYPE && proto !== null) {
+    if (!isBinary(o)) return NOT_SIMPLE;
+    attachments.push(toBuffer(o));
+    return '{"_placeholder":true,"num":' + (attachments.length - 1) + "}";
+  }
   if (typeof o.toJSON === "function") return NOT_SIMPLE;
   const keys = ownKeys(o);
+  const n = keys.length;
+  if (n > MAX_ENTRIES || (budget -= n) < 0) return NOT_SIMPLE;
   let out = "{";
   let first = true;
-  for (let i = 0, n = keys.length; i < n; i++) {
+  for (let i = 0; i < n; i++) {
     const key = keys[i]!;
     const e = o[key];
     if (isSkipped(e)) continue;
     const s = write(e, depth + 1);
-    if (typeof s !== "string") return s;
+    if (s === NOT_SIMPLE) return s;
     if (first) first = false;
     else out += ",";
     out += quote(key) + ":" + s;
@@ -104,10 +123,15 @@ function write(v: unknown, depth: number): FastJsonResult {
 }
 
 /**
- * JSON of `value` when it has the simple shape and no binary, HAS_BINARY
- * when a binary value was met, NOT_SIMPLE otherwise.
+ * JSON of `value` with binary values replaced by placeholders, the binary
+ * values being appended to `buffers` in placeholder order; NOT_SIMPLE when
+ * the value is outside the simple shape (then `buffers` may hold a partial
+ * list, to be discarded).
  */
-export function fastJson(value: unknown): FastJsonResult {
-  budget = MAX_NODES;
-  return write(value, 0);
+export function fastJson(value: unknown, buffers: Buffer[]): FastJsonResult {
+  budget = MAX_NODES - 1;
+  attachments = buffers;
+  const out = write(value, 0);
+  attachments = NO_BUFFERS;
+  return out;
 }
