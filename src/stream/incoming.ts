@@ -1,0 +1,196 @@
+/**
+ * The receiving end of one stream: a Readable fed by the peer's `data`
+ * messages, granting credit as the local reader consumes.
+ *
+ * Memory bound: the peer may only send up to the granted limit, and the
+ * limit is only ever set to `consumed + window`, where `consumed` counts the
+ * bytes that have left this Readable (pushed minus still buffered). So the
+ * queue here plus the Readable's own buffer never exceed `window` bytes.
+ */
+import { Readable } from "node:stream";
+import createDebug from "debug";
+import { StreamError, StreamErrorCodes, remoteCode } from "./errors.js";
+import { EV, boundedMessage, isByteCount, quoteEvent, toChunk } from "./protocol.js";
+
+const log = createDebug("tidewire:stream:incoming");
+
+/** What an IncomingStream needs from its channel. */
+export interface IncomingHost {
+  send(event: string, ...args: unknown[]): void;
+  release(stream: IncomingStream): void;
+}
+
+export class IncomingStream extends Readable {
+  /** The stream id, chosen by the sender (unique per socket and direction). */
+  readonly id: number;
+  /** The event name the sender used in `emit(event, readable, ...args)`. */
+  readonly event: string;
+
+  #host: IncomingHost;
+  #window: number;
+  /** Smallest credit increase worth a message: a quarter window. */
+  #threshold: number;
+  #queue: Buffer[] = [];
+  #received = 0;
+  #granted = 0;
+  #pushed = 0;
+  #peerEnded = false;
+  #endPushed = false;
+  /** Set when `_read` asked for data that was not there yet. */
+  #wanting = false;
+  /** No more messages go to the peer for this stream (done, aborted, or peer/connection gone). */
+  #settled = false;
+  /** Overrides the text of the abort sent to the peer when this side destroys the stream. */
+  #abortMessage: string | undefined;
+
+  /** @internal */
+  constructor(id: number, event: string, host: IncomingHost, window: number) {
+    const quarter = Math.max(1, Math.floor(window / 4));
+    super({ highWaterMark: quarter });
+    this.id = id;
+    this.event = event;
+    this.#host = host;
+    this.#window = window;
+    this.#threshold = quarter;
+    this.once("end", () => {
+      // The reader has consumed every byte: that completes the sender's emit().
+      if (this.#settled) return;
+      this.#settled = true;
+      this.#host.send(EV.DONE, this.id);
+      this.#host.release(this);
+    });
+  }
+
+  /** Bytes received from the peer so far (consumed or not). */
+  get bytesReceived(): number {
+    return this.#received;
+  }
+
+  /** @internal Grants the first window. */
+  start(): void {
+    this.#granted = this.#window;
+    this.#host.send(EV.CREDIT, this.id, this.#granted);
+  }
+
+  /** @internal */
+  receiveData(raw: unknown): void {
+    if (this.#settled) return;
+    const chunk = toChunk(raw);
+    if (chunk === null) return this.#violation(`a data chunk is not binary (got ${typeof raw})`);
+    if (chunk.length === 0) return this.#violation("a data chunk is empty");
+    if (this.#peerEnded) return this.#violation("data arrived after the end of the stream");
+    const remaining = this.#granted - this.#received;
+    if (chunk.length > remaining) {
+      return this.#violation(`a chunk of ${chunk.length} bytes exceeds the remaining credit of ${remaining} bytes`);
+    }
+    this.#received += chunk.length;
+    this.#queue.push(chunk);
+    if (this.#wanting) this.#drain();
+  }
+
+  /** @internal */
+  receiveEnd(total: unknown): void {
+    if (this.#settled) return;
+    if (this.#peerEnded) return this.#violation("the stream ended twice");
+    if (!isByteCount(total) || total !== this.#received) {
+      return this.#violation(`the end announces ${String(total)} bytes but ${this.#received} arrived`);
+    }
+    this.#peerEnded = true;
+    if (this.#wanting) this.#drain();
+  }
+
+  /** @internal The sender aborted its end. */
+  receiveError(message: unknown, code: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    const text = boundedMessage(message, "no reason given");
+    destroyQuietly(
+      this,
+      new StreamError(remoteCode(code), `The sender aborted stream ${quoteEvent(this.event)}: ${text}`, { remote: true }),
+    );
+  }
+
+  /** @internal The socket disconnected: nothing can be sent any more. */
+  disconnect(reason: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    destroyQuietly(
+      this,
+      new StreamError(
+        StreamErrorCodes.DISCONNECTED,
+        `The socket disconnected (${boundedMessage(reason, "unknown reason")}) while stream ${quoteEvent(this.event)} was being received, after ${this.#received} bytes.`,
+      ),
+    );
+  }
+
+  /** @internal The local stream listener threw or rejected: the peer gets a generic reason. */
+  failFromListener(err: unknown): void {
+    this.#abortMessage = "the receiver's stream listener failed";
+    destroyQuietly(this, err instanceof Error ? err : new Error(String(err)));
+  }
+
+  override _read(): void {
+    this.#wanting = true;
+    this.#drain();
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.#settled) {
+      // Destroyed on this side before the reader saw the end: tell the sender.
+      this.#settled = true;
+      const message = this.#abortMessage ?? boundedMessage(err?.message, "the receiver destroyed the stream");
+      const code = err instanceof StreamError ? err.code : StreamErrorCodes.REMOTE_ABORT;
+      this.#host.send(EV.ABORT, this.id, message, code);
+    }
+    this.#queue = [];
+    this.#host.release(this);
+    callback(err);
+  }
+
+  #drain(): void {
+    while (this.#wanting && this.#queue.length > 0 && !this.destroyed) {
+      const chunk = this.#queue.shift()!;
+      this.#pushed += chunk.length;
+      this.#wanting = this.push(chunk);
+    }
+    if (this.destroyed) return;
+    if (this.#queue.length === 0 && this.#peerEnded) {
+      if (!this.#endPushed) {
+        this.#endPushed = true;
+        this.push(null);
+      }
+      return;
+    }
+    const consumed = this.#pushed - this.readableLength;
+    const limit = consumed + this.#window;
+    if (limit - this.#granted >= this.#threshold) {
+      this.#granted = limit;
+      this.#host.send(EV.CREDIT, this.id, limit);
+    }
+  }
+
+  #violation(what: string): void {
+    if (log.enabled) log("stream %d: protocol violation: %s", this.id, what);
+    destroyQuietly(
+      this,
+      new StreamError(
+        StreamErrorCodes.PROTOCOL,
+        `Stream ${quoteEvent(this.event)} broke the stream protocol: ${what}.`,
+      ),
+    );
+  }
+}
+
+const ignore = (): void => {};
+
+/**
+ * Destroys with an error that the peer or the network caused. A Readable
+ * nobody listens to for "error" would turn it into an uncaught exception;
+ * the peer must not be able to crash the process, so the error is then only
+ * recorded (`readable.errored`) and announced by "close".
+ */
+export function destroyQuietly(stream: Readable, err: Error): void {
+  if (stream.destroyed) return;
+  if (stream.listenerCount("error") === 0) stream.once("error", ignore);
+  stream.destroy(err);
+}
