@@ -23,7 +23,7 @@ function stringifyError(err: unknown): TidewireError {
   if (err instanceof RangeError && /call stack/i.test(err.message)) {
     return new TidewireError(
       ErrorCodes.LIMIT,
-      "Cannot encode the packet: its data is nested too deeply for JSON.stringify. Flatten the data before emitting it.",
+      "Cannot encode the packet: its data is nested too deeply for JSON.stringify (Node's limit is a few thousand levels). Flatten the data before emitting it.",
       { cause: err },
     );
   }
