@@ -27,8 +27,8 @@ const ALL_TARGETS = Object.keys(TARGETS);
 const DEFAULT_TARGETS = ["socket.io", "tidewire"];
 
 const MODES = {
-  full: { rounds: 3, warmupMs: 1000, durationMs: 3000 },
-  quick: { rounds: 2, warmupMs: 300, durationMs: 1000 },
+  full: { rounds: 3, warmupMs: 500, durationMs: 2500 },
+  quick: { rounds: 1, warmupMs: 250, durationMs: 1000 },
 };
 
 const USAGE = `usage: npm run bench -- [options]
