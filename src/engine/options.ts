@@ -66,8 +66,10 @@ export interface EngineOptions {
   /** Accept Engine.IO v3 clients (socket.io-client v2). @default false */
   allowEIO3?: boolean;
   /**
-   * Largest number of bytes queued for one connection before it is dropped
-   * (volatile packets are dropped first, at half of it). tidewire only.
+   * Largest number of bytes waiting for one client (queued, or handed to the
+   * socket and not yet taken by the kernel). Past it the session closes with
+   * the reason "buffer overflow"; volatile messages are already dropped past
+   * half of it. Strings count one byte per UTF-16 code unit. tidewire only.
    * @default 4194304 (4 MiB)
    */
   maxBufferedBytes?: number;

@@ -291,6 +291,8 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
     if (transport !== this.transport) return;
     if (this.#queue.length > 0) this.flushNow();
     else if (this.#upgrade?.probed) this.#releasePoll();
+    // A backed-up socket drained with nothing queued behind it: bufferedAmount fell.
+    else if (transport.name === "websocket") this.emit("drain");
   }
 
   // ---- upgrade ---------------------------------------------------------------

@@ -84,7 +84,8 @@ export class WebSocketTransport extends Transport {
   }
 
   get pendingBytes(): number {
-    return this.#raw.writableLength ?? 0;
+    // Through ws, frames may also wait in its sender (permessage-deflate).
+    return this.#direct ? (this.#raw.writableLength ?? 0) : this.#ws.bufferedAmount;
   }
 
   /** The client's IP address. */

@@ -77,6 +77,21 @@ describe.skipIf(tidewireOnly)("engine write path limits", () => {
     expect(conn.readyState).toBe("open");
   });
 
+  it("'drain' fires when a backed-up socket empties, even with nothing queued", async () => {
+    const h = await startEngine({ maxBufferedBytes: 64 * 1024 * 1024 });
+    const { ws, conn } = await wsSession(h);
+    const socket = (ws.ws as any)._socket;
+    socket.pause();
+    await fillUntilBackedUp(conn);
+    const pending = conn.bufferedAmount;
+    expect(pending).toBeGreaterThan(0);
+    const drained = waitFor(conn, "drain", 10000);
+    socket.resume();
+    await drained;
+    expect(conn.bufferedAmount).toBeLessThan(pending);
+    expect(conn.transport.writable).toBe(true);
+  });
+
   it("over maxBufferedBytes the session closes with 'buffer overflow'", async () => {
     const h = await startEngine({ maxBufferedBytes: 512 * 1024 });
     const { ws, conn } = await wsSession(h);
