@@ -4,7 +4,7 @@
 // GET and one POST in flight and sends everything queued meanwhile as one
 // `\x1e`-joined POST body.
 import { HttpConn } from "./http-conn.js";
-import { SIO, parseSioHeader, splitPayload, RECORD_SEPARATOR } from "./protocol.js";
+import { EIO, SIO, parseSioHeader, splitPayload, RECORD_SEPARATOR } from "./protocol.js";
 
 /** Engine.IO messages queued for the next POST before the session counts as stuck. */
 const MAX_QUEUED = 10000;
@@ -43,7 +43,7 @@ export class SioPollingClient {
   async open() {
     const res = await this.#getConn.request("GET", "/socket.io/?EIO=4&transport=polling");
     const body = res.body.toString("utf8");
-    if (res.status !== 200 || body.charCodeAt(0) !== 0x30) {
+    if (res.status !== 200 || body.charCodeAt(0) !== EIO.OPEN) {
       throw new Error(`polling handshake failed: ${res.status} ${body.slice(0, 120)}`);
     }
     const packets = splitPayload(body);
@@ -127,13 +127,13 @@ export class SioPollingClient {
   /** @param {string} packet one Engine.IO packet of a polling payload */
   #dispatch(packet) {
     switch (packet.charCodeAt(0)) {
-      case 0x34: // message
+      case EIO.MESSAGE:
         return this.#onSioPacket(packet);
-      case 0x32: // ping
+      case EIO.PING:
         return this.send("3");
-      case 0x36: // noop
+      case EIO.NOOP:
         return;
-      case 0x31: // close
+      case EIO.CLOSE:
         return this.#fail(new Error("server closed the session"));
       default:
         return this.#fail(new Error(`unexpected polling packet ${JSON.stringify(packet.slice(0, 40))} (this client has no binary support)`));

@@ -72,31 +72,6 @@ export function parseSioHeader(data, offset) {
 }
 
 /**
- * Returns true when the bytes of `data` at `offset` equal `prefix` (ASCII).
- * @param {Buffer} data
- * @param {number} offset
- * @param {Buffer} prefix
- */
-export function startsWithAt(data, offset, prefix) {
-  if (data.length < offset + prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) {
-    if (data[offset + i] !== prefix[i]) return false;
-  }
-  return true;
-}
-
-/**
- * Encodes an EVENT as the data of an Engine.IO message (with the leading `4`).
- * @param {string} name event name
- * @param {unknown[]} args JSON-serialisable arguments
- * @param {number} [ackId] ack id, or -1/undefined for none
- */
-export function encodeEvent(name, args, ackId) {
-  const id = ackId === undefined || ackId < 0 ? "" : String(ackId);
-  return "42" + id + JSON.stringify([name, ...args]);
-}
-
-/**
  * Encodes a BINARY_EVENT header with one attachment per element of `buffers`,
  * placed as the trailing arguments after `args`.
  * @param {string} name
