@@ -6,7 +6,7 @@
 import type { Readable } from "node:stream";
 import createDebug from "debug";
 import { StreamError, StreamErrorCodes } from "./errors.js";
-import { IncomingStream, type IncomingHost } from "./incoming.js";
+import { IncomingStream, destroyQuietly, type IncomingHost } from "./incoming.js";
 import type { ResolvedStreamOptions } from "./options.js";
 import { OutgoingStream, type OutgoingHost } from "./outgoing.js";
 import { EV, isStreamId, quoteEvent, type SocketLike } from "./protocol.js";
@@ -121,7 +121,7 @@ export class StreamChannel {
       return refuse(StreamErrorCodes.PREMATURE_CLOSE, `Cannot emit stream ${quoteEvent(event)}: the source was already destroyed.`);
     }
     const id = this.#nextId++;
-    const stream = new OutgoingStream(id, event, source, this.#outgoingHost, this.options.chunkSize);
+    const stream = new OutgoingStream(id, event, source, this.#outgoingHost, this.options.chunkSize, this.options.openTimeout);
     this.#outgoing.set(id, stream);
     this.#send(EV.OPEN, [id, event, args]);
     return stream.promise;
@@ -166,7 +166,10 @@ export class StreamChannel {
     this.#closed = true;
     for (const stream of [...this.#outgoing.values()]) stream.close();
     for (const stream of [...this.#incoming.values()]) {
-      stream.destroy(new StreamError(StreamErrorCodes.CLOSED, `The stream channel was closed while stream ${quoteEvent(stream.event)} was being received.`));
+      destroyQuietly(
+        stream,
+        new StreamError(StreamErrorCodes.CLOSED, `The stream channel was closed while stream ${quoteEvent(stream.event)} was being received.`),
+      );
     }
     const remove = (this.socket.off ?? this.socket.removeListener)?.bind(this.socket);
     if (remove !== undefined) for (const [event, fn] of this.#socketListeners) remove(event, fn);

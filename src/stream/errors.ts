@@ -19,6 +19,8 @@ export const StreamErrorCodes = {
   INVALID_CHUNK: "ERR_STREAM_INVALID_CHUNK",
   /** The source was destroyed before it ended. */
   PREMATURE_CLOSE: "ERR_STREAM_PREMATURE_CLOSE",
+  /** The peer did not answer the stream's opening within `openTimeout`: it runs no `streams(socket)`, or the link is stalled. */
+  OPEN_TIMEOUT: "ERR_STREAM_OPEN_TIMEOUT",
   /** `close()` was called on the stream channel. */
   CLOSED: "ERR_STREAM_CLOSED",
 } as const;

@@ -27,6 +27,15 @@ export interface StreamOptions {
    * @default 32
    */
   maxIncomingStreams?: number;
+  /**
+   * Milliseconds an emitted stream waits for the peer to accept or refuse it.
+   * A peer running `streams(socket)` answers at once, whether or not it has
+   * a listener, so no answer means it does not use tidewire/stream (or the
+   * link is stalled); `emit()` then rejects with `ERR_STREAM_OPEN_TIMEOUT`.
+   * 0 waits forever. At most 1 hour.
+   * @default 30000
+   */
+  openTimeout?: number;
 }
 
 export type ResolvedStreamOptions = Readonly<Required<StreamOptions>>;
@@ -35,12 +44,14 @@ export const DEFAULT_STREAM_OPTIONS: ResolvedStreamOptions = Object.freeze({
   window: 1024 * 1024,
   chunkSize: 64 * 1024,
   maxIncomingStreams: 32,
+  openTimeout: 30_000,
 });
 
 const LIMITS: Record<keyof StreamOptions, [min: number, max: number]> = {
   window: [1, 1024 * 1024 * 1024],
   chunkSize: [1, 16 * 1024 * 1024],
   maxIncomingStreams: [1, 65536],
+  openTimeout: [0, 3_600_000],
 };
 
 /** Merges over the defaults; throws a TypeError naming the bad option. */

@@ -35,10 +35,12 @@ export class OutgoingStream {
   #sourceEnded: boolean;
   #endSent = false;
   #settled = false;
+  /** Runs from emit() until the receiver's first answer. */
+  #openTimer: NodeJS.Timeout | undefined;
   #resolve!: (bytes: number) => void;
   #reject!: (err: Error) => void;
 
-  constructor(id: number, event: string, source: Readable, host: OutgoingHost, chunkSize: number) {
+  constructor(id: number, event: string, source: Readable, host: OutgoingHost, chunkSize: number, openTimeout: number) {
     this.id = id;
     this.event = event;
     this.#source = source;
@@ -54,6 +56,18 @@ export class OutgoingStream {
     source.on("end", this.#onEnd);
     source.on("error", this.#onError);
     source.on("close", this.#onClose);
+    if (openTimeout > 0) {
+      this.#openTimer = setTimeout(() => {
+        this.#fail(
+          new StreamError(
+            StreamErrorCodes.OPEN_TIMEOUT,
+            `Stream ${quoteEvent(event)} was not accepted within ${openTimeout} ms: does the other side call streams(socket)?`,
+          ),
+          true,
+        );
+      }, openTimeout);
+      this.#openTimer.unref?.();
+    }
   }
 
   /** Bytes sent so far. */
@@ -65,6 +79,7 @@ export class OutgoingStream {
   onCredit(limit: unknown): void {
     if (this.#settled) return;
     if (!isByteCount(limit)) return this.#violation(`a credit limit is not a byte count (${String(limit)})`);
+    this.#clearOpenTimer();
     if (limit <= this.#limit) return;
     this.#limit = limit;
     this.#pump();
@@ -173,7 +188,14 @@ export class OutgoingStream {
     this.#reject(err);
   }
 
+  #clearOpenTimer(): void {
+    if (this.#openTimer === undefined) return;
+    clearTimeout(this.#openTimer);
+    this.#openTimer = undefined;
+  }
+
   #detach(): void {
+    this.#clearOpenTimer();
     this.#pending = null;
     const source = this.#source;
     source.off("readable", this.#onReadable);
