@@ -93,7 +93,8 @@ export class IncomingStream extends Readable {
     if (this.#settled) return;
     if (this.#peerEnded) return this.#violation("the stream ended twice");
     if (!isByteCount(total) || total !== this.#received) {
-      return this.#violation(`the end announces ${String(total)} bytes but ${this.#received} arrived`);
+      const shown = typeof total === "number" ? String(total) : `${typeof total} ${JSON.stringify(String(total)).slice(0, 40)}`;
+      return this.#violation(`the end announces ${shown} bytes but ${this.#received} arrived`);
     }
     this.#peerEnded = true;
     if (this.#wanting) this.#drain();
