@@ -12,9 +12,11 @@ import {
   StrictEventEmitter,
   type AllButLast,
   type DecorateAcknowledgementsWithTimeoutAndMultipleResponses,
+  type DecorateAcknowledgementsWithMultipleResponses,
   type DefaultEventsMap,
   type EventNames,
   type EventNamesWithAck,
+  type EventNamesWithoutAck,
   type EventParams,
   type EventsMap,
   type FirstNonErrorArg,
@@ -99,27 +101,27 @@ export class Namespace<
     return this;
   }
 
-  to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+  to(room: Room | Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).to(room);
   }
 
-  in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+  in(room: Room | Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).in(room);
   }
 
-  except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+  except(room: Room | Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).except(room);
   }
 
-  compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData> {
+  compress(compress: boolean): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).compress(compress);
   }
 
-  get volatile(): BroadcastOperator<EmitEvents, SocketData> {
+  get volatile(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).volatile;
   }
 
-  get local(): BroadcastOperator<EmitEvents, SocketData> {
+  get local(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).local;
   }
 
@@ -129,7 +131,7 @@ export class Namespace<
 
   /** Emits to every connected socket of the namespace. */
   // @ts-ignore -- typed override of EventEmitter#emit
-  override emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
+  override emit<Ev extends EventNamesWithoutAck<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
     return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).emit(ev, ...args);
   }
 
@@ -151,7 +153,10 @@ export class Namespace<
   }
 
   /** Sends an event to the other nodes of the cluster (not to clients). */
-  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: EventParams<ServerSideEvents, Ev>): boolean {
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(
+    ev: Ev,
+    ...args: EventParams<DecorateAcknowledgementsWithTimeoutAndMultipleResponses<ServerSideEvents>, Ev>
+  ): boolean {
     if (RESERVED_SERVER_SIDE_EVENTS.has(ev)) throw reservedEventError(ev);
     this.adapter.serverSideEmit([ev, ...args]);
     return true;

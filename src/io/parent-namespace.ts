@@ -3,7 +3,7 @@ import type { AdapterPacket, BroadcastOptions } from "../adapter/types.js";
 import type { RemoteSocket } from "./broadcast-operator.js";
 import { Namespace } from "./namespace.js";
 import type { Server } from "./server.js";
-import type { DefaultEventsMap, EventNames, EventParams, EventsMap } from "./typed-events.js";
+import type { DefaultEventsMap, EventNamesWithoutAck, EventParams, EventsMap } from "./typed-events.js";
 import { ErrorCodes, TidewireError } from "../core/errors.js";
 
 /** Decides whether a dynamic namespace name is accepted: `next(err, allow)`. */
@@ -36,7 +36,7 @@ export class ParentNamespace<
   }
 
   // @ts-ignore -- typed override of EventEmitter#emit
-  override emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
+  override emit<Ev extends EventNamesWithoutAck<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
     for (const child of this.children) child.emit(ev, ...args);
     return true;
   }

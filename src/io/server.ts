@@ -19,9 +19,11 @@ import {
   StrictEventEmitter,
   type AllButLast,
   type DecorateAcknowledgementsWithTimeoutAndMultipleResponses,
+  type DecorateAcknowledgementsWithMultipleResponses,
   type DefaultEventsMap,
   type EventNames,
   type EventNamesWithAck,
+  type EventNamesWithoutAck,
   type EventParams,
   type EventsMap,
   type FirstNonErrorArg,
@@ -281,27 +283,27 @@ export class Server<
     return this;
   }
 
-  to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+  to(room: Room | Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return this.sockets.to(room);
   }
 
-  in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+  in(room: Room | Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return this.sockets.in(room);
   }
 
-  except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+  except(room: Room | Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return this.sockets.except(room);
   }
 
-  compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData> {
+  compress(compress: boolean): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return this.sockets.compress(compress);
   }
 
-  get volatile(): BroadcastOperator<EmitEvents, SocketData> {
+  get volatile(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return this.sockets.volatile;
   }
 
-  get local(): BroadcastOperator<EmitEvents, SocketData> {
+  get local(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return this.sockets.local;
   }
 
@@ -310,7 +312,7 @@ export class Server<
   }
 
   // @ts-ignore -- typed override of EventEmitter#emit
-  override emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
+  override emit<Ev extends EventNamesWithoutAck<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
     return this.sockets.emit(ev, ...args);
   }
 
@@ -331,7 +333,10 @@ export class Server<
     return this;
   }
 
-  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: EventParams<ServerSideEvents, Ev>): boolean {
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(
+    ev: Ev,
+    ...args: EventParams<DecorateAcknowledgementsWithTimeoutAndMultipleResponses<ServerSideEvents>, Ev>
+  ): boolean {
     return this.sockets.serverSideEmit(ev, ...args);
   }
 

@@ -14,6 +14,7 @@ import {
   StrictEventEmitter,
   type AllButLast,
   type DecorateAcknowledgements,
+  type DecorateAcknowledgementsWithMultipleResponses,
   type DefaultEventsMap,
   type EventNames,
   type EventNamesWithAck,
@@ -195,27 +196,27 @@ export class Socket<
 
   // ---- broadcasting from this socket (the sender is excluded) -------------
 
-  to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+  to(room: Room | Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return this.#broadcastOperator().to(room);
   }
 
-  in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+  in(room: Room | Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return this.#broadcastOperator().in(room);
   }
 
-  except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
+  except(room: Room | Room[]): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return this.#broadcastOperator().except(room);
   }
 
-  get broadcast(): BroadcastOperator<EmitEvents, SocketData> {
+  get broadcast(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return this.#broadcastOperator();
   }
 
-  get local(): BroadcastOperator<EmitEvents, SocketData> {
+  get local(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return this.#broadcastOperator().local;
   }
 
-  #broadcastOperator(): BroadcastOperator<EmitEvents, SocketData> {
+  #broadcastOperator(): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     const flags = this.#takeFlags();
     return new BroadcastOperator(this.adapter, new Set<Room>(), new Set<Room>([this.id]), { ...flags });
   }
