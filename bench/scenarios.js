@@ -52,6 +52,13 @@ export const COMMON_METRICS = [
     value: (r) => Math.max(0, r.cores.server - (100 * serverCpu(r)) / (r.server.elapsedMs / 1000)),
     format: "int",
   },
+  {
+    key: "othersLoadPct",
+    label: "other processes on load-gen core %",
+    // the runner shares this core but sleeps through the window
+    value: (r) => Math.max(0, r.cores.load - (100 * r.load.cpu) / (r.windowMs / 1000)),
+    format: "int",
+  },
 ];
 
 /** Splits a client count over `count` workers (the first ones take the remainder). */

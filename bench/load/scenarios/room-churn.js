@@ -4,15 +4,29 @@
 // `say` broadcasts to the other members of the room; with `rooms` rooms and
 // `held` rooms per client, a room has about clients*held/rooms members.
 // Unit: one acknowledged operation (join, say or leave). Broadcasts received
-// by room members are counted separately as deliveries.
+// by room members are counted separately as deliveries; a client receiving
+// its own broadcast counts as an error.
 import { connectWs, runBounded } from "../connect.js";
+import { readInt } from "../protocol.js";
 
-const SAID = Buffer.from('["said"');
+const SAID = Buffer.from('["said",{"from":');
 
 let clients = [];
 
-/** Room of client `i` at step `k` of its walk (spread so rooms share members). */
-const roomOf = (i, k, rooms) => `r${(i * 37 + k * 101) % rooms}`;
+/**
+ * Room of client `i` at step `k` of its walk: a hash of both, so that room
+ * occupancy is uniform (about clients*held/rooms members) whatever the
+ * clients' relative progress. (A linear walk makes occupancy depend on how
+ * evenly the server serves the clients, so the deliveries per op would
+ * differ between targets.)
+ */
+function roomOf(i, k, rooms) {
+  let h = Math.imul(i ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(k + 0x7f4a7c15, 0xc2b2ae35);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return `r${(h >>> 0) % rooms}`;
+}
 
 /** @param {import("../worker.js").LoadContext} ctx */
 export async function setup(ctx) {
@@ -63,7 +77,9 @@ export function start(ctx) {
       if (--pending === 0 && ctx.running) cycle();
     };
     c.onevent = (data, start) => {
-      if (data.compare(SAID, 0, SAID.length, start, start + SAID.length) !== 0) ctx.error(new Error("unexpected event"));
+      if (data.compare(SAID, 0, SAID.length, start, start + SAID.length) !== 0) return ctx.error(new Error("unexpected event"));
+      // socket.to(room) excludes the sender
+      if (readInt(data, start + SAID.length).value === who) ctx.error(new Error("a client received its own room broadcast"));
       ctx.stats.deliveries++;
     };
     c.onclose = () => {
