@@ -49,7 +49,9 @@ export function negotiateEncoding(acceptEncoding: string | string[] | undefined)
     for (const entry of entries) {
       const s = entry.name === encoding ? 1 : entry.name === "*" ? 0 : -1;
       if (s < 0) continue;
-      if (!match || s > match.s || (s === match.s && (entry.q > match.q || (entry.q === match.q && entry.o > match.o)))) {
+      const better =
+        !match || s > match.s || (s === match.s && (entry.q > match.q || (entry.q === match.q && entry.o > match.o)));
+      if (better) {
         match = { encoding, q: entry.q, s, o: entry.o, i };
       }
     }

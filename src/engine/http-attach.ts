@@ -33,7 +33,8 @@ export function assertHttpServer(server: unknown): asserts server is HttpLikeSer
   else got = `an instance of ${Object.getPrototypeOf(server)?.constructor?.name ?? "an unknown class"}`;
   const err = new TypeError(
     `tidewire: attach() expects an http.Server, https.Server or http2 server, got ${got}. ` +
-      "Pass the server that handles the HTTP requests, e.g. http.createServer(app) or the value returned by app.listen().",
+      "Pass the server that handles the HTTP requests, e.g. http.createServer(app) " +
+      "or the value returned by app.listen().",
   );
   (err as TypeError & { code: string }).code = ErrorCodes.NOT_AN_HTTP_SERVER;
   throw err;

@@ -98,7 +98,8 @@ export const SUPPORTED_TRANSPORTS: readonly Transport[] = ["polling", "websocket
  * Options after defaults: every key the user passed is kept (engine.io keeps
  * unknown keys in `opts` too), the known ones normalised.
  */
-export interface ResolvedOptions extends Omit<ServerOptions, "cookie" | "cors" | "perMessageDeflate" | "httpCompression"> {
+export interface ResolvedOptions
+  extends Omit<ServerOptions, "cookie" | "cors" | "perMessageDeflate" | "httpCompression"> {
   pingInterval: number;
   pingTimeout: number;
   upgradeTimeout: number;

@@ -3,7 +3,7 @@
  * handshake, and the session registry.
  */
 import { EventEmitter } from "node:events";
-import type { IncomingMessage, OutgoingHttpHeaders, Server as HttpServer, ServerResponse } from "node:http";
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import { logger } from "../core/debug.js";
@@ -110,7 +110,12 @@ export class Server extends EventEmitter implements EngineContext {
       // A plain GET naming the session's websocket transport: nothing to serve.
       verified(ErrorCodes.BAD_REQUEST, { name: "TRANSPORT_MISMATCH", transport: "websocket" });
     };
-    this.#runMiddlewares(req, res, () => verifyRequest(this, req, false, verified), (context) => verified(ErrorCodes.BAD_REQUEST, context));
+    this.#runMiddlewares(
+      req,
+      res,
+      () => verifyRequest(this, req, false, verified),
+      (context) => verified(ErrorCodes.BAD_REQUEST, context),
+    );
   }
 
   /** Handles an HTTP upgrade for the engine's path. */
@@ -167,7 +172,14 @@ export class Server extends EventEmitter implements EngineContext {
       socket.removeListener("error", ignoreError);
       const query = queryOf(req);
       const session = Object.prototype.hasOwnProperty.call(this.clients, query.sid) ? this.clients[query.sid] : null;
-      if (query.transport !== "websocket" || session === null || session.readyState !== "open" || session.upgrading || session.upgraded) {
+      // Only an open polling session with no upgrade behind or under way may move to this socket.
+      const acceptable =
+        query.transport === "websocket" &&
+        session !== null &&
+        session.readyState === "open" &&
+        !session.upgrading &&
+        !session.upgraded;
+      if (!acceptable) {
         if (log.enabled) log("refusing upgrade of %s", query.sid);
         ws.on("error", ignoreError);
         ws.close();
@@ -216,13 +228,21 @@ export class Server extends EventEmitter implements EngineContext {
       return fail(ErrorCodes.BAD_REQUEST, { name: "ID_GENERATION_ERROR", error });
     }
     if (id !== null && typeof id === "object" && typeof (id as Promise<string>).then === "function") {
-      (id as Promise<string>).then(withId, (error) => fail(ErrorCodes.BAD_REQUEST, { name: "ID_GENERATION_ERROR", error }));
+      (id as Promise<string>).then(withId, (error) =>
+        fail(ErrorCodes.BAD_REQUEST, { name: "ID_GENERATION_ERROR", error }),
+      );
     } else {
       withId(id);
     }
   }
 
-  #openPolling(id: string, req: IncomingMessage, res: ServerResponse, protocol: 3 | 4, query: Record<string, string>): void {
+  #openPolling(
+    id: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    protocol: 3 | 4,
+    query: Record<string, string>,
+  ): void {
     // The client may have left while an async hook ran.
     if (res.writableEnded || res.destroyed || req.socket?.destroyed) return;
     const transport = new PollingTransport(this, protocol, !query.b64);
@@ -293,4 +313,3 @@ export class Server extends EventEmitter implements EngineContext {
   };
 }
 
-export type { HttpServer };

@@ -59,9 +59,17 @@ export async function closeAll(): Promise<void> {
   }
 }
 
+/** Node EventEmitters and the clients' typed emitters (hence the loose signatures). */
+export interface Emitterish {
+  once(event: any, fn: any): unknown;
+  on?(event: any, fn: any): unknown;
+  off?(event: any, fn: any): unknown;
+  removeListener?(event: any, fn: any): unknown;
+}
+
 /** Resolves with the event's arguments; rejects after `timeoutMs`. */
 export function waitFor<T extends any[] = any[]>(
-  emitter: { once(event: string, fn: (...args: any[]) => void): unknown; off?(event: string, fn: (...args: any[]) => void): unknown; removeListener?(event: string, fn: (...args: any[]) => void): unknown },
+  emitter: Emitterish,
   event: string,
   timeoutMs = 3000,
 ): Promise<T> {
@@ -81,7 +89,7 @@ export function waitFor<T extends any[] = any[]>(
 
 /** Collects `count` occurrences of an event (first argument of each). */
 export function collect<T = any>(
-  emitter: { on(event: string, fn: (...args: any[]) => void): unknown; off(event: string, fn: (...args: any[]) => void): unknown },
+  emitter: { on(event: any, fn: any): unknown; off(event: any, fn: any): unknown },
   event: string,
   count: number,
   timeoutMs = 5000,
@@ -249,7 +257,12 @@ export async function pollingHandshake(
   return { sid: open.sid, open, response };
 }
 
-export function pollGet(handle: EngineHandle, sid: string, query: Record<string, string | undefined> = {}, headers?: http.OutgoingHttpHeaders): Promise<RawResponse> {
+export function pollGet(
+  handle: EngineHandle,
+  sid: string,
+  query: Record<string, string | undefined> = {},
+  headers?: http.OutgoingHttpHeaders,
+): Promise<RawResponse> {
   return request(handle, { path: eioPath(handle, { sid, ...query }), headers });
 }
 

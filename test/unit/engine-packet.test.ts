@@ -12,7 +12,11 @@ const reference = require("engine.io-parser");
 const RUNS = { numRuns: 300 };
 /** Strings biased towards the characters the codecs branch on. */
 const hostileString = fc.string({
-  unit: fc.oneof(fc.constantFrom(..."0123456789b:=+/A\x1e\u20ac"), fc.string({ minLength: 1, maxLength: 1 }), fc.constant("\u{1F600}")),
+  unit: fc.oneof(
+    fc.constantFrom(..."0123456789b:=+/A\x1e\u20ac"),
+    fc.string({ minLength: 1, maxLength: 1 }),
+    fc.constant("\u{1F600}"),
+  ),
   maxLength: 60,
 });
 const packetType = fc.constantFrom(...PACKET_NAMES);

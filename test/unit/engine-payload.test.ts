@@ -17,7 +17,11 @@ const referenceV3 = require(require.resolve("engine.io").replace(/engine\.io\.js
 
 const RUNS = { numRuns: 300 };
 const hostileString = fc.string({
-  unit: fc.oneof(fc.constantFrom(..."0123456789b:=+/A\x1e\u20ac"), fc.string({ minLength: 1, maxLength: 1 }), fc.constant("\u{1F600}")),
+  unit: fc.oneof(
+    fc.constantFrom(..."0123456789b:=+/A\x1e\u20ac"),
+    fc.string({ minLength: 1, maxLength: 1 }),
+    fc.constant("\u{1F600}"),
+  ),
   maxLength: 80,
 });
 /** Text data as the protocol allows it (never the record separator). */
@@ -52,7 +56,11 @@ describe("engine payload codec (v4)", () => {
   });
 
   it("stops at the first invalid packet, keeping the ones before it", () => {
-    expect(decodePayload("4a\x1e2\x1e4b")).toEqual([{ type: "message", data: "a" }, { type: "ping" }, { type: "message", data: "b" }]);
+    expect(decodePayload("4a\x1e2\x1e4b")).toEqual([
+      { type: "message", data: "a" },
+      { type: "ping" },
+      { type: "message", data: "b" },
+    ]);
     expect(types(decodePayload("4a\x1ex\x1e4b"))).toEqual(["message", "error"]);
     expect(types(decodePayload(""))).toEqual(["error"]);
     expect(types(decodePayload("4a\x1e"))).toEqual(["message", "error"]);
@@ -130,7 +138,15 @@ describe("engine payload codec (v3 binary)", () => {
   });
 
   it("truncated or malformed input ends with an error packet", () => {
-    for (const bad of [[0x00], [0x00, 0x05, 0xff, 0x34], [0x02, 0x01, 0xff, 0x34], [0x00, 0x0a, 0xff], [0x00, 0xff], [0x00, 0x02, 0xff, 0xc3, 0x28]]) {
+    const malformed = [
+      [0x00], // no length
+      [0x00, 0x05, 0xff, 0x34], // shorter than announced
+      [0x02, 0x01, 0xff, 0x34], // unknown kind
+      [0x00, 0x0a, 0xff], // a "digit" over 9
+      [0x00, 0xff], // empty length
+      [0x00, 0x02, 0xff, 0xc3, 0x28], // invalid UTF-8
+    ];
+    for (const bad of malformed) {
       const packets = decodePayloadV3Binary(Buffer.from(bad));
       expect(packets[packets.length - 1].type).toBe("error");
     }

@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { closeAll, eioPath, pollingHandshake, request, startEngine, tidewireOnly, type EngineHandle } from "../../helpers/engine.js";
+import {
+  closeAll,
+  eioPath,
+  pollingHandshake,
+  request,
+  startEngine,
+  tidewireOnly,
+  type EngineHandle,
+} from "../../helpers/engine.js";
 
 afterEach(closeAll);
 
@@ -43,7 +51,8 @@ describe("engine CORS", () => {
     const { sid, response } = await pollingHandshake(h, {});
     expect(response.headers["access-control-allow-origin"]).toBe("http://a.example");
     expect(response.headers["vary"]).toBe("Origin");
-    const post = await request(h, { method: "POST", path: eioPath(h, { sid }), body: "4x", headers: { Origin: "http://a.example" } });
+    const headers = { Origin: "http://a.example" };
+    const post = await request(h, { method: "POST", path: eioPath(h, { sid }), body: "4x", headers });
     expect(post.headers["access-control-allow-origin"]).toBe("http://a.example");
     const error = await request(h, { path: eioPath(h, { sid: "unknown" }), headers: { Origin: "http://a.example" } });
     expect(error.status).toBe(400);

@@ -186,7 +186,8 @@ describe("engine error responses", () => {
   describe("on upgrade requests: raw HTTP/1.1 400 and the connection destroyed", () => {
     const expectRaw = (raw: string, message: string) => {
       expect(raw).toBe(
-        `HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\nContent-Length: ${message.length}\r\n\r\n${message}`,
+        "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\n" +
+          `Content-Length: ${message.length}\r\n\r\n${message}`,
       );
     };
 
