@@ -103,7 +103,8 @@ export class WebSocketTransport extends Transport {
 
   #writeFrames(packets: Packet[], callbacks: Array<() => void> | null): void {
     const raw = this.#raw;
-    if (!raw.writable) return;
+    // Nothing may follow a close frame (ws sends one when the client starts closing).
+    if (!raw.writable || this.#ws.readyState !== 1 /* OPEN */) return;
     const onWritten = callbacks === null ? undefined : this.#onWritten;
     if (callbacks !== null) this.#written.push(callbacks);
     if (packets.length === 1 && !needsSplit(packets[0], this)) {
