@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
+import { WebSocket, WebSocketServer } from "ws";
 import {
   closeAll,
   rawWebSocket,
@@ -133,6 +133,26 @@ describe("engine WebSocket transport", () => {
     expect(await ws.next()).toBe("4" + "a".repeat(5000));
     expect(await ws.next()).toEqual(Buffer.alloc(3000, 1));
     expect(await ws.next()).toBe("4small");
+  });
+
+  it("a custom wsEngine class is used for the upgrade and the frames", async () => {
+    let created = 0;
+    class CustomServer extends WebSocketServer {
+      constructor(options: ConstructorParameters<typeof WebSocketServer>[0]) {
+        super(options);
+        created++;
+      }
+    }
+    const h = await startEngine({ wsEngine: CustomServer });
+    const { ws, conn } = await wsSession(h);
+    expect(created).toBeGreaterThanOrEqual(1);
+    const sent = new Promise<void>((resolve) => {
+      conn.send("text");
+      conn.send(Buffer.from([1, 2]), () => resolve());
+    });
+    expect(await ws.next()).toBe("4text");
+    expect(await ws.next()).toEqual(Buffer.from([1, 2]));
+    await sent;
   });
 
   it.skipIf(tidewireOnly)("all frames of one turn leave in one socket write", async () => {
