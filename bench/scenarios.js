@@ -42,7 +42,7 @@ function throughputMetrics(units, unit, { throughput, cpu }) {
 
 /** Metrics every scenario reports after its own. */
 export const COMMON_METRICS = [
-  { key: "serverCpuSec", label: "server CPU s (window)", value: serverCpu, better: "lower", format: "3" },
+  { key: "serverCpuSec", label: "server CPU s (window)", value: serverCpu, format: "3" },
   { key: "serverCpuPct", label: "server core busy %", value: (r) => (100 * serverCpu(r)) / (r.server.elapsedMs / 1000), format: "int" },
   { key: "loadCpuPct", label: "load-gen core busy %", value: (r) => (100 * r.load.cpu) / (r.windowMs / 1000), format: "int" },
   { key: "loadLoopDelay", label: "load-gen event-loop delay p99 ms", value: (r) => r.load.loopDelayP99Ms, format: "1" },
