@@ -39,6 +39,8 @@ const MODES = {
  * same rule.
  */
 const CONTENDED_PCT = 20;
+/** Load-generator core busy (%) above which a run may measure the load generator, not the server. */
+const LOAD_SATURATED_PCT = 85;
 
 const USAGE = `usage: npm run bench -- [options]
   --quick                 fewer rounds, shorter windows (under a minute)
@@ -223,7 +225,8 @@ function progressLine(scenario, run, attempt = `round ${run.round}`) {
   const others = contention(run);
   const disturbed = others > 10 ? `, OTHER PROCESSES took ~${others.toFixed(0)}% of a core` : "";
   const errors = run.errors ? `, ${run.errors} client errors (${run.errorSamples[0]})` : "";
-  return `  ${run.target.padEnd(9)} ${attempt}: ${main}, server CPU ${cpu.toFixed(3)} s, server core ${serverPct.toFixed(0)}% busy, load-gen ${loadPct.toFixed(0)}%${disturbed}${errors}`;
+  const saturated = loadPct > LOAD_SATURATED_PCT ? ", LOAD GENERATOR NEAR ITS LIMIT" : "";
+  return `  ${run.target.padEnd(9)} ${attempt}: ${main}, server CPU ${cpu.toFixed(3)} s, server core ${serverPct.toFixed(0)}% busy, load-gen ${loadPct.toFixed(0)}%${saturated}${disturbed}${errors}`;
 }
 
 async function main() {

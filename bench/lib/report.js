@@ -87,6 +87,7 @@ export function textTable(results) {
     for (const row of rows) lines.push("  " + row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("   "));
     for (const t of targets) {
       const sum = s.summary[t];
+      if (sum?.loadCpuPct?.max > 85) lines.push(`  ! ${t}: the load generator's core was up to ${fmt(sum.loadCpuPct.max, "int")}% busy: throughput may be the load generator's`);
       if (sum?.failed) lines.push(`  ! ${t}: ${sum.failed} run(s) failed: ${s.runs.find((r) => r.target === t && !r.ok).error}`);
       if (sum?.clientErrors) lines.push(`  ! ${t}: ${sum.clientErrors} client-side error(s), e.g. ${s.runs.find((r) => r.target === t && r.errors)?.errorSamples?.[0]}`);
     }
