@@ -50,6 +50,8 @@ const USAGE = `usage: npm run bench -- [options]
   --rounds <n>            rounds per scenario (default ${MODES.full.rounds}, quick ${MODES.quick.rounds})
   --retries <n>           repeat a run disturbed by other processes (>${CONTENDED_PCT}% of a core) up to n
                           times, keeping the least disturbed (default ${MODES.full.retries}, quick ${MODES.quick.retries})
+  --workers <n>           load-generator processes (all on core ${LOAD_CORE}) instead of each scenario's own
+                          count (fanout always uses one)
   --duration <ms>         measured window of throughput scenarios (default ${MODES.full.durationMs}, quick ${MODES.quick.durationMs})
   --out <file>            JSON output (default bench/results/bench-<date>.json, plus latest.json)
   --profile <who>         CPU-profile the measured windows: server | load | all; files in
@@ -58,7 +60,7 @@ const USAGE = `usage: npm run bench -- [options]
 scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`;
 
 function parseArgs(argv) {
-  const opts = { mode: "full", scenarios: [], targets: [], rounds: null, retries: null, durationMs: null, out: null, list: false, profile: null };
+  const opts = { mode: "full", scenarios: [], targets: [], rounds: null, retries: null, workers: null, durationMs: null, out: null, list: false, profile: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -69,6 +71,7 @@ function parseArgs(argv) {
     else if (a === "--scenario") opts.scenarios.push(...value().split(","));
     else if (a === "--target") opts.targets.push(...value().split(","));
     else if (a === "--rounds") opts.rounds = positiveInt(value(), a);
+    else if (a === "--workers") opts.workers = positiveInt(value(), a);
     else if (a === "--retries") {
       opts.retries = Number(value());
       if (!Number.isInteger(opts.retries) || opts.retries < 0) throw new Error("--retries expects an integer >= 0");
@@ -132,7 +135,8 @@ async function runOnce(scenario, target, round, mode) {
   try {
     const { port } = await server.ready;
     const params = scenario.params(mode);
-    for (let i = 0; i < scenario.workers; i++) workers.push(new PinnedChild(`load ${i}`, LOAD_CORE, "load/worker.js", []));
+    const workerCount = Math.min(mode.workers ?? scenario.workers, scenario.maxWorkers ?? Infinity);
+    for (let i = 0; i < workerCount; i++) workers.push(new PinnedChild(`load ${i}`, LOAD_CORE, "load/worker.js", []));
     await Promise.all(workers.map((w) => w.ready));
     const all = (cmd, args, timeoutMs) => Promise.all(workers.map((w) => w.request(cmd, args, timeoutMs)));
     const markWorkers = () =>
@@ -243,6 +247,7 @@ async function main() {
   }
   if (opts.durationMs) mode.durationMs = opts.durationMs;
   mode.profile = opts.profile;
+  mode.workers = opts.workers;
   await pinSelf(LOAD_CORE);
 
   let targets = opts.targets.length ? ALL_TARGETS.filter((t) => opts.targets.includes(t)) : [...DEFAULT_TARGETS];
