@@ -157,12 +157,14 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
     }
     if (this.readyState !== "open") return;
     this.readyState = "closing";
-    this.#abortUpgrade();
     if (this.#queue.length === 0) {
+      this.#abortUpgrade();
       this.transport.close();
       return;
     }
-    // The queue leaves first (polling: in the next GET), then the transport closes.
+    // The queue leaves first (polling: in the next GET), then the transport
+    // closes. An upgrade under way may still complete, as with engine.io: the
+    // client has paused polling by then, so the queue leaves on the new transport.
     this.#closeAfterFlush = true;
     if (this.transport.writable) this.flushNow();
   }
@@ -320,7 +322,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
       this.emit("upgrading", attempt.transport);
       attempt.probed = true;
       this.#releasePoll();
-    } else if (packet.type === "upgrade" && this.readyState === "open") {
+    } else if (packet.type === "upgrade" && (this.readyState === "open" || this.readyState === "closing")) {
       timers.disarm(attempt);
       this.#upgrade = null;
       this.upgrading = false;
@@ -332,7 +334,10 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
       previous.close();
       if (log.enabled) log("%s upgraded to %s", this.id, this.transport.name);
       this.emit("upgrade", this.transport);
-      this.flushNow();
+      // Closing: nothing can be queued any more; if the queue already left
+      // on polling, the close is due now.
+      if (this.readyState === "closing" && this.#queue.length === 0) this.transport.close();
+      else this.flushNow();
     } else {
       this.#abortUpgrade();
     }

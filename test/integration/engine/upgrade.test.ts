@@ -213,3 +213,23 @@ describe("engine upgrade polling → websocket", () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 });
+
+describe("engine close while an upgrade is under way", () => {
+  it("queued packets still reach the client, then the session closes", async () => {
+    const h = await startEngine();
+    const { sid, conn } = await pollingSession(h);
+    const ws = await openUpgradeSocket(h, sid);
+    const upgrading = waitFor(conn, "upgrading");
+    ws.send("2probe");
+    expect(await ws.next()).toBe("3probe");
+    await upgrading;
+    // The client paused polling (no GET pending): the queue can only leave on the new socket.
+    conn.send("last words");
+    const closed = waitFor(conn, "close");
+    conn.close();
+    ws.send("5");
+    expect(await ws.next()).toBe("4last words");
+    const [reason] = await closed;
+    expect(reason).toBe("forced close");
+  });
+});
