@@ -1,0 +1,73 @@
+import { describe, it, expect } from "vitest";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative, resolve, dirname } from "node:path";
+
+/**
+ * Layers import one way: core ← engine ← io, core ← adapter ← io,
+ * adapter ← redis; stream imports nothing of tidewire. Only
+ * engine/transports/websocket.ts (and the engine's handshake code that hands
+ * sockets to it) may import ws.
+ */
+const SRC = resolve(__dirname, "../../src");
+const ALLOWED: Record<string, string[]> = {
+  core: ["core"],
+  engine: ["core", "engine"],
+  adapter: ["core", "adapter"],
+  io: ["core", "engine", "adapter", "io"],
+  redis: ["core", "adapter", "redis"],
+  stream: ["stream"],
+  ".": ["core", "engine", "adapter", "io", "."],
+};
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? files(path) : path.endsWith(".ts") ? [path] : [];
+  });
+}
+
+function layerOf(path: string): string {
+  const rel = relative(SRC, path);
+  return rel.includes("/") ? rel.split("/")[0] : ".";
+}
+
+function imports(path: string): string[] {
+  const text = readFileSync(path, "utf8");
+  const found: string[] = [];
+  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+["']([^"']+)["']/g)) found.push(m[1]);
+  for (const m of text.matchAll(/import\(\s*["']([^"']+)["']\s*\)/g)) found.push(m[1]);
+  return found;
+}
+
+describe("layering", () => {
+  const all = files(SRC);
+
+  it("finds the sources", () => {
+    expect(all.length).toBeGreaterThan(20);
+  });
+
+  it("every import flows one way between layers", () => {
+    const violations: string[] = [];
+    for (const file of all) {
+      const layer = layerOf(file);
+      const allowed = ALLOWED[layer];
+      if (!allowed) {
+        violations.push(`${relative(SRC, file)}: unknown layer "${layer}" (add it to ALLOWED)`);
+        continue;
+      }
+      for (const spec of imports(file)) {
+        if (!spec.startsWith(".")) continue;
+        const target = layerOf(resolve(dirname(file), spec));
+        if (!allowed.includes(target)) violations.push(`${relative(SRC, file)} imports ${spec} (${layer} → ${target})`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it("only the engine's WebSocket code imports ws", () => {
+    const users = all
+      .filter((file) => imports(file).some((spec) => spec === "ws" || spec.startsWith("ws/")))
+      .map((file) => relative(SRC, file));
+    for (const user of users) expect(user.startsWith("engine/")).toBe(true);
+  });
+});
