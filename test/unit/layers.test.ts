@@ -4,9 +4,9 @@ import { join, relative, resolve, dirname } from "node:path";
 
 /**
  * Layers import one way: core ← engine ← io, core ← adapter ← io,
- * adapter ← redis; stream imports nothing of tidewire. Only
- * engine/transports/websocket.ts (and the engine's handshake code that hands
- * sockets to it) may import ws.
+ * adapter ← redis; stream imports nothing of tidewire. Only the engine
+ * imports ws (its server creates the ws handshake server, its WebSocket
+ * transport uses the sockets).
  */
 const SRC = resolve(__dirname, "../../src");
 const ALLOWED: Record<string, string[]> = {
