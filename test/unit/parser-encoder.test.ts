@@ -288,6 +288,18 @@ describe("io/protocol fast JSON path", () => {
     ];
     for (const v of odd) expect(fastJson(["x", v], [])).toBe(NOT_SIMPLE);
   });
+
+  it("steps aside when Object.prototype has an enumerable property, which JSON.stringify ignores", () => {
+    const data = ["chat", { user: "a" }];
+    (Object.prototype as any).injected = "x";
+    try {
+      expect(fastJson(data, [])).toBe(NOT_SIMPLE);
+      expect(new Encoder().encode({ type: PacketType.EVENT, nsp: "/", data })).toEqual(['2["chat",{"user":"a"}]']);
+    } finally {
+      delete (Object.prototype as any).injected;
+    }
+    expect(fastJson(data, [])).toBe('["chat",{"user":"a"}]');
+  });
 });
 
 describe("io/protocol encoder: same bytes as socket.io-parser", () => {

@@ -34,7 +34,6 @@ const MAX_SCANNED_STRING = 48;
 
 const OBJECT_PROTOTYPE = Object.prototype;
 const getPrototypeOf = Object.getPrototypeOf;
-const ownKeys = Object.keys;
 
 /** State of the current call; the walk is synchronous and never re-entered. */
 let budget = 0;
@@ -92,8 +91,8 @@ function write(v: unknown, depth: number): FastJsonResult {
         s = write(e, depth + 1);
         if (s === NOT_SIMPLE) return s;
       }
-      if (i !== 0) out += ",";
-      out += s;
+      // Joining the small pieces first keeps the result's rope shallow (cheaper to flatten).
+      out += i === 0 ? s : "," + s;
     }
     return out + "]";
   }
@@ -104,20 +103,23 @@ function write(v: unknown, depth: number): FastJsonResult {
     return '{"_placeholder":true,"num":' + (attachments.length - 1) + "}";
   }
   if (typeof o.toJSON === "function") return NOT_SIMPLE;
-  const keys = ownKeys(o);
-  const n = keys.length;
-  if (n > MAX_ENTRIES || (budget -= n) < 0) return NOT_SIMPLE;
   let out = "{";
   let first = true;
-  for (let i = 0; i < n; i++) {
-    const key = keys[i]!;
+  let entries = 0;
+  // With a clean Object.prototype (checked by fastJson), for...in lists exactly
+  // the own enumerable string keys, in the order JSON.stringify uses.
+  for (const key in o) {
+    if (++entries > MAX_ENTRIES || --budget < 0) return NOT_SIMPLE;
     const e = o[key];
     if (isSkipped(e)) continue;
     const s = write(e, depth + 1);
     if (s === NOT_SIMPLE) return s;
-    if (first) first = false;
-    else out += ",";
-    out += quote(key) + ":" + s;
+    if (first) {
+      first = false;
+      out += quote(key) + ":" + s;
+    } else {
+      out += "," + quote(key) + ":" + s;
+    }
   }
   return out + "}";
 }
@@ -129,6 +131,9 @@ function write(v: unknown, depth: number): FastJsonResult {
  * list, to be discarded).
  */
 export function fastJson(value: unknown, buffers: Buffer[]): FastJsonResult {
+  // An enumerable property on Object.prototype (a polluted or patched
+  // prototype) would show up in for...in but not in JSON.stringify.
+  for (const _ in OBJECT_PROTOTYPE) return NOT_SIMPLE;
   budget = MAX_NODES - 1;
   attachments = buffers;
   const out = write(value, 0);
