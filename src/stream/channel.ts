@@ -9,7 +9,7 @@ import { StreamError, StreamErrorCodes } from "./errors.js";
 import { IncomingStream, destroyQuietly, type IncomingHost } from "./incoming.js";
 import type { ResolvedStreamOptions } from "./options.js";
 import { OutgoingStream, type OutgoingHost } from "./outgoing.js";
-import { EV, isStreamId, quoteEvent, type SocketLike } from "./protocol.js";
+import { EV, isByteCount, isStreamId, quoteEvent, type SocketLike } from "./protocol.js";
 
 const log = createDebug("tidewire:stream:channel");
 
@@ -34,6 +34,18 @@ export class StreamChannel {
   /** Highest incoming id opened on the current connection; ids must increase. */
   #lastIncomingId = 0;
   #closed = false;
+  /** Data bytes sent on this connection, all streams together. */
+  #sentTotal = 0;
+  /** The peer's last delivery report: data bytes it received on this connection. */
+  #peerReceived = 0;
+  /** Data bytes received on this connection, and the part already reported. */
+  #receivedTotal = 0;
+  #receivedReported = 0;
+  #reportScheduled: NodeJS.Immediate | undefined;
+  /** Outgoing streams waiting for budget, served in insertion order. */
+  #waiting = new Set<OutgoingStream>();
+  /** The stream being pumped by #wake, allowed to jump the queue. */
+  #waking: OutgoingStream | null = null;
   #onClosed: () => void;
   #socketListeners: Array<[string, (...args: any[]) => void]>;
 
@@ -41,6 +53,20 @@ export class StreamChannel {
     send: (event, ...args) => this.#send(event, args),
     release: (stream) => {
       if (this.#outgoing.get(stream.id) === stream) this.#outgoing.delete(stream.id);
+      this.#waiting.delete(stream);
+    },
+    reserve: (stream, bytes) => {
+      // Progress is guaranteed: with nothing in flight any piece may go.
+      const inFlight = this.bytesInFlight;
+      const fits = inFlight === 0 || inFlight + bytes <= this.options.maxBytesInFlight;
+      const turn = this.#waiting.size === 0 || this.#waking === stream || firstOf(this.#waiting) === stream;
+      if (fits && turn) {
+        this.#waiting.delete(stream);
+        this.#sentTotal += bytes;
+        return true;
+      }
+      this.#waiting.add(stream);
+      return false;
     },
   };
 
@@ -58,15 +84,16 @@ export class StreamChannel {
     this.#onClosed = onClosed;
     this.#socketListeners = [
       [EV.OPEN, this.#onOpen],
-      [EV.DATA, (id: unknown, chunk: unknown) => this.#toIncoming(id, (s) => s.receiveData(chunk))],
+      [EV.DATA, this.#onData],
       [EV.END, (id: unknown, total: unknown) => this.#toIncoming(id, (s) => s.receiveEnd(total))],
       [EV.ERROR, (id: unknown, message: unknown, code: unknown) => {
         // An error for a stream that is gone needs no answer.
         if (isStreamId(id)) this.#incoming.get(id)?.receiveError(message, code);
       }],
-      [EV.CREDIT, (id: unknown, limit: unknown) => this.#toOutgoing(id)?.onCredit(limit)],
+      [EV.CREDIT, (id: unknown, consumed: unknown, window: unknown) => this.#toOutgoing(id)?.onCredit(consumed, window)],
       [EV.DONE, (id: unknown) => this.#toOutgoing(id)?.onDone()],
       [EV.ABORT, (id: unknown, message: unknown, code: unknown) => this.#toOutgoing(id)?.onAbort(message, code)],
+      [EV.RECEIVED, this.#onReceived],
       ["disconnect", this.#onDisconnect],
     ];
     for (const [event, fn] of this.#socketListeners) socket.on(event, fn);
@@ -75,6 +102,11 @@ export class StreamChannel {
   /** Streams being sent, waiting for credit or for the receiver to finish. */
   get outgoingCount(): number {
     return this.#outgoing.size;
+  }
+
+  /** Data bytes sent on this connection that the peer has not yet reported as received. */
+  get bytesInFlight(): number {
+    return this.#sentTotal - this.#peerReceived;
   }
 
   /** Streams being received. */
@@ -171,6 +203,8 @@ export class StreamChannel {
         new StreamError(StreamErrorCodes.CLOSED, `The stream channel was closed while stream ${quoteEvent(stream.event)} was being received.`),
       );
     }
+    if (this.#reportScheduled !== undefined) clearImmediate(this.#reportScheduled);
+    this.#reportScheduled = undefined;
     const remove = (this.socket.off ?? this.socket.removeListener)?.bind(this.socket);
     if (remove !== undefined) for (const [event, fn] of this.#socketListeners) remove(event, fn);
     this.#listeners.clear();
@@ -188,6 +222,25 @@ export class StreamChannel {
     if (list === undefined) this.#listeners.set(event, (list = []));
     list.push({ listener, once });
     return this;
+  }
+
+  /**
+   * Lets waiting streams use freed budget, in turn: a stream that still finds
+   * no room goes back to the end of the line and the round stops there.
+   */
+  #wake(): void {
+    if (this.#waking !== null) return;
+    while (this.#waiting.size > 0) {
+      const next = firstOf(this.#waiting)!;
+      this.#waiting.delete(next);
+      this.#waking = next;
+      try {
+        next.pump();
+      } finally {
+        this.#waking = null;
+      }
+      if (this.#waiting.has(next)) break;
+    }
   }
 
   #send(event: string, args: unknown[]): void {
@@ -235,6 +288,32 @@ export class StreamChannel {
     }
   };
 
+  #onData = (id: unknown, chunk: unknown): void => {
+    if (this.#closed) return;
+    // Count every binary chunk the sender could have counted, whichever stream it was for.
+    if (Buffer.isBuffer(chunk) || chunk instanceof ArrayBuffer || ArrayBuffer.isView(chunk)) {
+      this.#receivedTotal += chunk.byteLength;
+      this.#reportScheduled ??= setImmediate(this.#reportReceived);
+    }
+    this.#toIncoming(id, (s) => s.receiveData(chunk));
+  };
+
+  /** One delivery report per event-loop turn, however many chunks arrived in it. */
+  #reportReceived = (): void => {
+    this.#reportScheduled = undefined;
+    if (this.#closed || this.#receivedTotal === this.#receivedReported) return;
+    this.#receivedReported = this.#receivedTotal;
+    this.#send(EV.RECEIVED, [this.#receivedTotal]);
+  };
+
+  #onReceived = (total: unknown): void => {
+    // Reports beyond what was sent, or going backwards, are ignored: the
+    // budget then simply stays taken, which only slows this peer's streams.
+    if (this.#closed || !isByteCount(total) || total <= this.#peerReceived || total > this.#sentTotal) return;
+    this.#peerReceived = total;
+    this.#wake();
+  };
+
   #listenerFailed(stream: IncomingStream, err: unknown): void {
     if (log.enabled) log("listener for stream %d (%s) failed: %O", stream.id, stream.event, err);
     stream.failFromListener(err);
@@ -259,8 +338,11 @@ export class StreamChannel {
   #onDisconnect = (reason: unknown): void => {
     for (const stream of [...this.#outgoing.values()]) stream.disconnect(reason);
     for (const stream of [...this.#incoming.values()]) stream.disconnect(reason);
-    // After a reconnection the peer is a new server-side socket whose ids restart.
+    // After a reconnection the peer is a new server-side socket: ids and byte counts restart.
     this.#lastIncomingId = 0;
+    this.#sentTotal = this.#peerReceived = this.#receivedTotal = this.#receivedReported = 0;
+    if (this.#reportScheduled !== undefined) clearImmediate(this.#reportScheduled);
+    this.#reportScheduled = undefined;
   };
 }
 
@@ -272,6 +354,11 @@ function isReadable(value: unknown): value is Readable {
     typeof (value as Readable).on === "function" &&
     typeof (value as Readable).destroy === "function"
   );
+}
+
+function firstOf<T>(set: Set<T>): T | undefined {
+  for (const value of set) return value;
+  return undefined;
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -6,6 +6,12 @@
  * limit is only ever set to `consumed + window`, where `consumed` counts the
  * bytes that have left this Readable (pushed minus still buffered). So the
  * queue here plus the Readable's own buffer never exceed `window` bytes.
+ *
+ * Consumption is observed on every `read()` (how paused mode, async
+ * iteration and flowing mode take buffered data) and after every push (how
+ * flowing mode takes data directly), so a reader that empties the buffer
+ * always gets fresh credit: `_read` alone is not called again while a
+ * previous call is unanswered.
  */
 import { Readable } from "node:stream";
 import createDebug from "debug";
@@ -69,7 +75,7 @@ export class IncomingStream extends Readable {
   /** @internal Grants the first window. */
   start(): void {
     this.#granted = this.#window;
-    this.#host.send(EV.CREDIT, this.id, this.#granted);
+    this.#host.send(EV.CREDIT, this.id, 0, this.#window);
   }
 
   /** @internal */
@@ -135,6 +141,12 @@ export class IncomingStream extends Readable {
     this.#drain();
   }
 
+  override read(size?: number): any {
+    const chunk = super.read(size);
+    if (chunk !== null) this.#grant();
+    return chunk;
+  }
+
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     if (!this.#settled) {
       // Destroyed on this side before the reader saw the end: tell the sender.
@@ -162,11 +174,16 @@ export class IncomingStream extends Readable {
       }
       return;
     }
+    this.#grant();
+  }
+
+  /** Raises the sender's limit to `consumed + window` once it grew by a quarter window. */
+  #grant(): void {
+    if (this.#settled || this.#peerEnded) return;
     const consumed = this.#pushed - this.readableLength;
-    const limit = consumed + this.#window;
-    if (limit - this.#granted >= this.#threshold) {
-      this.#granted = limit;
-      this.#host.send(EV.CREDIT, this.id, limit);
+    if (consumed + this.#window - this.#granted >= this.#threshold) {
+      this.#granted = consumed + this.#window;
+      this.#host.send(EV.CREDIT, this.id, consumed, this.#window);
     }
   }
 

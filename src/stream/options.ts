@@ -36,6 +36,19 @@ export interface StreamOptions {
    * @default 30000
    */
   openTimeout?: number;
+  /**
+   * Largest number of data bytes this side keeps in flight over the socket,
+   * all outgoing streams together: sent, and not yet reported as received by
+   * the peer (reports come once per event-loop turn, whether or not anyone
+   * reads the streams, so an unread stream does not hold this budget).
+   * Streams waiting for it are served in turn. It bounds what concurrent
+   * streams can pile into the socket's send queue: keep it below the
+   * server's `maxBufferedBytes` (tidewire: 4 MiB by default), which
+   * disconnects a client whose queue grows past it. One chunk may always go
+   * out when nothing is in flight. At least 1, at most 1 GiB.
+   * @default 2097152 (2 MiB)
+   */
+  maxBytesInFlight?: number;
 }
 
 export type ResolvedStreamOptions = Readonly<Required<StreamOptions>>;
@@ -45,6 +58,7 @@ export const DEFAULT_STREAM_OPTIONS: ResolvedStreamOptions = Object.freeze({
   chunkSize: 64 * 1024,
   maxIncomingStreams: 32,
   openTimeout: 30_000,
+  maxBytesInFlight: 2 * 1024 * 1024,
 });
 
 const LIMITS: Record<keyof StreamOptions, [min: number, max: number]> = {
@@ -52,6 +66,7 @@ const LIMITS: Record<keyof StreamOptions, [min: number, max: number]> = {
   chunkSize: [1, 16 * 1024 * 1024],
   maxIncomingStreams: [1, 65536],
   openTimeout: [0, 3_600_000],
+  maxBytesInFlight: [1, 1024 * 1024 * 1024],
 };
 
 /** Merges over the defaults; throws a TypeError naming the bad option. */

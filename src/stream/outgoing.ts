@@ -1,7 +1,9 @@
 /**
  * The sending end of one stream: pulls from the source Readable only while
  * the receiver's credit allows, so at most one source chunk waits here and
- * at most `window` bytes are in flight, whatever the stream's size.
+ * at most `window` bytes are in flight, whatever the stream's size. Each
+ * piece also needs room in the channel's budget shared by all outgoing
+ * streams (`reserve`), which the peer's delivery reports give back.
  *
  * The outgoing stream owns its source: on any failure the source is
  * destroyed (closing files, sockets, ...), as `pipeline()` does.
@@ -17,6 +19,8 @@ const log = createDebug("tidewire:stream:outgoing");
 export interface OutgoingHost {
   send(event: string, ...args: unknown[]): void;
   release(stream: OutgoingStream): void;
+  /** Takes `bytes` of the shared budget, or queues the stream to be pumped when room frees up. */
+  reserve(stream: OutgoingStream, bytes: number): boolean;
 }
 
 export class OutgoingStream {
@@ -75,14 +79,19 @@ export class OutgoingStream {
     return this.#sent;
   }
 
-  /** The receiver raised its limit (absolute byte offset). */
-  onCredit(limit: unknown): void {
+  /** The receiver's reader consumed `consumed` bytes; we may send up to `consumed + window`. */
+  onCredit(consumed: unknown, window: unknown): void {
     if (this.#settled) return;
-    if (!isByteCount(limit)) return this.#violation(`a credit limit is not a byte count (${String(limit)})`);
+    if (!isByteCount(consumed) || !isByteCount(window) || !Number.isSafeInteger(consumed + window)) {
+      return this.#violation(`a credit is not a pair of byte counts (${describe(consumed)}, ${describe(window)})`);
+    }
+    if (consumed > this.#sent) {
+      return this.#violation(`the receiver claims ${consumed} bytes consumed of ${this.#sent} sent`);
+    }
     this.#clearOpenTimer();
-    if (limit <= this.#limit) return;
-    this.#limit = limit;
-    this.#pump();
+    const limit = consumed + window;
+    if (limit > this.#limit) this.#limit = limit;
+    this.pump();
   }
 
   /** The receiver consumed everything. */
@@ -118,11 +127,11 @@ export class OutgoingStream {
     this.#fail(new StreamError(StreamErrorCodes.CLOSED, `The stream channel was closed while stream ${quoteEvent(this.event)} was being sent.`), true);
   }
 
-  #onReadable = (): void => this.#pump();
+  #onReadable = (): void => this.pump();
 
   #onEnd = (): void => {
     this.#sourceEnded = true;
-    this.#pump();
+    this.pump();
   };
 
   #onError = (err: unknown): void => {
@@ -134,7 +143,8 @@ export class OutgoingStream {
     this.#fail(new StreamError(StreamErrorCodes.PREMATURE_CLOSE, `The source of stream ${quoteEvent(this.event)} was destroyed before it ended.`), true);
   };
 
-  #pump(): void {
+  /** Sends what credit, budget and the source allow. @internal */
+  pump(): void {
     if (this.#settled || this.#endSent) return;
     while (this.#sent < this.#limit) {
       let chunk = this.#pending;
@@ -154,6 +164,10 @@ export class OutgoingStream {
         if (chunk.length === 0) continue;
       }
       const n = Math.min(chunk.length, this.#chunkSize, this.#limit - this.#sent);
+      if (!this.#host.reserve(this, n)) {
+        this.#pending = chunk;
+        return;
+      }
       const piece = n === chunk.length ? chunk : chunk.subarray(0, n);
       this.#pending = n === chunk.length ? null : chunk.subarray(n);
       this.#sent += n;
@@ -209,6 +223,10 @@ export class OutgoingStream {
 }
 
 const ignore = (): void => {};
+
+function describe(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value.slice(0, 40)) : String(value);
+}
 
 function toBuffer(value: unknown, encoding: BufferEncoding | null): Buffer | null {
   if (Buffer.isBuffer(value)) return value;

@@ -7,10 +7,10 @@
  * events never share a name with the application's own socket events.
  *
  * Sender → receiver                     Receiver → sender
- *   open  (id, event, args[])             credit (id, limit)
+ *   open  (id, event, args[])             credit (id, consumed, window)
  *   data  (id, chunk)                     done   (id)
  *   end   (id, totalBytes)                abort  (id, message, code)
- *   error (id, message, code)
+ *   error (id, message, code)             received (totalBytes)   [per socket]
  *
  * Invariants:
  * - Stream ids are chosen by the sender, positive safe integers, strictly
@@ -19,9 +19,17 @@
  *   the sender's). The receiver can thus tell a late message for a finished
  *   stream (id ≤ the last one opened: ignored) from one for a stream never
  *   opened (protocol error).
- * - Flow control: `credit` carries an absolute byte offset, the receiver's
- *   `limit`; the sender never sends a byte at or past it. The receiver grants
- *   `consumed + window`, so sent − consumed ≤ window at all times.
+ * - Flow control: `credit` says how many bytes the receiver's reader has
+ *   consumed and how far past that the sender may go; the sender never sends
+ *   a byte at or past `consumed + window`, so sent − consumed ≤ window at all
+ *   times.
+ * - Delivery: `received` carries the cumulative data bytes the receiving
+ *   side got on this connection, all streams together, at most once per
+ *   event-loop turn. The sender keeps (data bytes sent − received) under
+ *   maxBytesInFlight, which bounds the socket's send queue however many
+ *   streams run. It depends on arrival, not on reading, so a stream nobody
+ *   reads holds none of it and cannot block the others. Both counts restart
+ *   at 0 with each connection.
  * - `end` carries the total byte count; the receiver checks it.
  * - `done` is sent once the reader has consumed every byte (`end` emitted on
  *   the receiving Readable); it completes the sender's `emit()` promise.
@@ -39,6 +47,7 @@ export const EV = {
   CREDIT: `${STREAM_EVENT_PREFIX}credit`,
   DONE: `${STREAM_EVENT_PREFIX}done`,
   ABORT: `${STREAM_EVENT_PREFIX}abort`,
+  RECEIVED: `${STREAM_EVENT_PREFIX}received`,
 } as const;
 
 /** True for the names of tidewire/stream's control events (e.g. to skip them in `onAny`). */
