@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { StreamErrorCodes, streams, type IncomingStream } from "../../../src/stream/index.js";
-import { closeAll, connectPair, hashOf, randomSource, rejectionOf, withTimeout } from "./helpers.js";
+import { closeAll, connectPair, hashOf, randomSource, rejectionOf, waitFor, withTimeout } from "./helpers.js";
 
 afterEach(closeAll);
 
@@ -62,4 +62,55 @@ describe("concurrent streams", () => {
 
     await Promise.all([runDirection(server, client, "down"), runDirection(client, server, "up")]);
   }, 30_000);
+
+  it.each([
+    ["a budget of two chunks", 128 * 1024],
+    ["a budget smaller than one chunk", 10 * 1024],
+  ])(
+    "maxBytesInFlight (%s) bounds all streams together; unread streams hold none of it",
+    async (_name, budget) => {
+      const { server, client } = await connectPair({ transports: ["websocket"] });
+      const chunkSize = 64 * 1024;
+      const sender = streams(server, { maxBytesInFlight: budget, chunkSize });
+      let maxInFlight = 0;
+      server.onAnyOutgoing(() => {
+        maxInFlight = Math.max(maxInFlight, sender.bytesInFlight);
+      });
+      const hashes: Array<Promise<{ bytes: number; sha256: string }>> = [];
+      const unread: IncomingStream[] = [];
+      streams(client).on("b", (stream) => {
+        hashes.push(hashOf(stream));
+      });
+      streams(client).on("stalled", (stream) => {
+        unread.push(stream);
+      });
+      // Three streams nobody reads fill their whole windows (3 MiB) first.
+      const stalledSources = [0, 1, 2].map(() => randomSource(2 * 1024 * 1024, 20 * 1024));
+      const stalled = Promise.allSettled(stalledSources.map((s) => sender.emit("stalled", s)));
+      const sources = Array.from({ length: 10 }, (_, i) => randomSource(500 * 1024 + i * 1000, 20 * 1024));
+      const sent = await withTimeout(Promise.all(sources.map((s) => sender.emit("b", s))), 20_000, "the read streams");
+      expect(sent).toEqual(sources.map((_, i) => 500 * 1024 + i * 1000));
+      const got = await Promise.all(hashes);
+      expect(got.map((h) => h.sha256).sort()).toEqual(sources.map((s) => s.digest()).sort());
+      // The read streams finished while far more than the budget sat unread:
+      // unread data holds no budget.
+      expect(unread).toHaveLength(3);
+      const unreadBytes = unread.reduce((n, s) => n + s.bytesReceived, 0);
+      expect(unreadBytes).toBeGreaterThan(4 * budget);
+      for (const s of unread) expect(s.bytesReceived).toBeLessThanOrEqual(streams(client).options.window);
+      // a piece may go alone when nothing is in flight, so one chunk is the floor
+      expect(maxInFlight).toBeLessThanOrEqual(Math.max(budget, chunkSize));
+      expect(maxInFlight).toBeGreaterThan(0);
+      for (const s of unread) s.resume();
+      const outcomes = await withTimeout(stalled, 20_000, "the stalled streams once read");
+      expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "fulfilled", "fulfilled"]);
+      // the last delivery report follows the last data within one turn
+      const pong = waitFor(server, "pong");
+      client.once("ping", () => client.emit("pong"));
+      server.emit("ping");
+      await pong;
+      expect(sender.bytesInFlight).toBe(0);
+    },
+    30_000,
+  );
 });

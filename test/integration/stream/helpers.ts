@@ -1,6 +1,8 @@
 /**
  * Helpers for the tidewire/stream tests: a Socket.IO server on 127.0.0.1:0
- * with one official socket.io-client connected to it, deterministic data
+ * (tidewire's, or socket.io 4.8's with TEST_AGAINST=socket.io, see
+ * test/helpers/impl.ts) with one official socket.io-client connected to it,
+ * deterministic data
  * sources that never hold the whole payload, hashing sinks, an RSS sampler,
  * and `closeAll()` for afterEach.
  */
@@ -9,7 +11,7 @@ import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable, Writable } from "node:stream";
 import { io as ioClient, type Socket as ClientSocket } from "socket.io-client";
-import { Server } from "socket.io";
+import { Server } from "../../helpers/impl.js";
 
 export type TransportMode = "polling" | "websocket";
 
@@ -73,7 +75,7 @@ export async function rejectionOf(promise: Promise<unknown>, ms = 5000): Promise
 }
 
 export interface Pair {
-  io: Server;
+  io: InstanceType<typeof Server>;
   httpServer: HttpServer;
   url: string;
   /** Server-side socket. */

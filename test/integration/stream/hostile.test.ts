@@ -18,6 +18,7 @@ const EV = {
   CREDIT: `${STREAM_EVENT_PREFIX}credit`,
   DONE: `${STREAM_EVENT_PREFIX}done`,
   ABORT: `${STREAM_EVENT_PREFIX}abort`,
+  RECEIVED: `${STREAM_EVENT_PREFIX}received`,
 };
 const WINDOW = 4096;
 
@@ -30,9 +31,12 @@ async function setup() {
     opened.push(stream);
   });
   const attacker = pair.client;
+  /** Replies about streams; delivery reports (per connection, not per stream) go to `received`. */
   const replies: Array<[string, ...unknown[]]> = [];
+  const received: number[] = [];
   attacker.onAny((event: string, ...args: unknown[]) => {
-    if (event.startsWith(STREAM_EVENT_PREFIX)) replies.push([event.slice(STREAM_EVENT_PREFIX.length), ...args]);
+    if (event === EV.RECEIVED) received.push(args[0] as number);
+    else if (event.startsWith(STREAM_EVENT_PREFIX)) replies.push([event.slice(STREAM_EVENT_PREFIX.length), ...args]);
   });
   /** A round trip through the server: everything sent before has been handled and answered. */
   const settle = async () => {
@@ -41,7 +45,7 @@ async function setup() {
     attacker.emit("ping");
     await pong;
   };
-  return { ...pair, channel, opened, attacker, replies, settle };
+  return { ...pair, channel, opened, attacker, replies, received, settle };
 }
 
 /** The error an incoming stream ends with. */
@@ -58,7 +62,7 @@ function failureOf(stream: IncomingStream): Promise<StreamError> {
 
 describe("hostile control messages towards the receiver", () => {
   it("invalid stream ids are ignored without reply", async () => {
-    const { attacker, opened, replies, settle, server } = await setup();
+    const { attacker, opened, replies, received, settle, server } = await setup();
     for (const id of [0, -1, 1.5, "1", null, 2 ** 60, {}, [1]]) {
       attacker.emit(EV.OPEN, id, "h", []);
       attacker.emit(EV.DATA, id, Buffer.from("x"));
@@ -67,6 +71,10 @@ describe("hostile control messages towards the receiver", () => {
     await settle();
     expect(opened).toHaveLength(0);
     expect(replies).toEqual([]);
+    // binary data is counted as delivered whatever its stream: the sender counted it as sent
+    // (the report leaves in the turn after the data, so after the pong: one more round trip)
+    await settle();
+    expect(received.at(-1)).toBe(8);
     expect(server.connected).toBe(true);
   });
 
@@ -132,7 +140,7 @@ describe("hostile control messages towards the receiver", () => {
     attacker.emit(EV.OPEN, 1, "h", []);
     attacker.emit(EV.OPEN, 2, "h", []);
     await settle();
-    expect(replies).toContainEqual(["credit", 1, WINDOW]);
+    expect(replies).toContainEqual(["credit", 1, 0, WINDOW]);
     attacker.emit(EV.DATA, 1, chunk);
     const err = await failureOf(opened[0]);
     expect(err).toBeInstanceOf(StreamError);
@@ -212,25 +220,29 @@ describe("hostile control messages towards the sender", () => {
   }
 
   it.each([
-    ["a negative credit", [EV.CREDIT, -1]],
-    ["a fractional credit", [EV.CREDIT, 1.5]],
-    ["a credit beyond safe integers", [EV.CREDIT, 2 ** 60]],
-    ["a string credit", [EV.CREDIT, "100"]],
+    ["a negative window", [EV.CREDIT, 0, -1]],
+    ["a fractional window", [EV.CREDIT, 0, 1.5]],
+    ["a window beyond safe integers", [EV.CREDIT, 0, 2 ** 60]],
+    ["a string window", [EV.CREDIT, 0, "100"]],
+    ["a missing window", [EV.CREDIT, 0]],
+    ["a negative consumed count", [EV.CREDIT, -5, 100]],
+    ["more consumed than sent", [EV.CREDIT, 1, 100]],
     ["done before the end", [EV.DONE]],
-  ] as const)("%s fails the stream with ERR_STREAM_PROTOCOL and destroys the source", async (_name, [event, arg]) => {
-    const { attacker, id, done, source, replies, settle, server } = await sending();
-    attacker.emit(event, id, arg);
+  ] as const)("%s fails the stream with ERR_STREAM_PROTOCOL and destroys the source", async (_name, [event, ...args]) => {
+    const { attacker, id, done, source, replies, settle, server, channel } = await sending();
+    attacker.emit(event, id, ...args);
     const err = (await rejectionOf(done)) as StreamError;
     expect(err.code).toBe(StreamErrorCodes.PROTOCOL);
     expect(source.destroyed).toBe(true);
     await settle();
     expect(replies.at(-1)).toEqual(["error", id, err.message, StreamErrorCodes.PROTOCOL]);
     expect(server.connected).toBe(true);
+    expect(channel.bytesInFlight).toBe(0);
   });
 
   it("credit, done and abort for ids the sender never used are ignored", async () => {
     const { attacker, id, done, source, settle, channel } = await sending();
-    attacker.emit(EV.CREDIT, id + 1, 1000);
+    attacker.emit(EV.CREDIT, id + 1, 0, 1000);
     attacker.emit(EV.DONE, id + 1);
     attacker.emit(EV.ABORT, id + 1, "no");
     attacker.emit(EV.ABORT, "x", "no");
@@ -241,13 +253,34 @@ describe("hostile control messages towards the sender", () => {
     expect(((await rejectionOf(done)) as StreamError).message).toContain("bye");
   });
 
+  it("delivery reports beyond what was sent, or going backwards, are ignored", async () => {
+    const { attacker, id, done, settle, channel } = await sending();
+    attacker.emit(EV.CREDIT, id, 0, 600);
+    await settle();
+    expect(channel.bytesInFlight).toBe(600);
+    for (const bogus of [601, -1, 1.5, "600", null, 2 ** 60]) attacker.emit(EV.RECEIVED, bogus);
+    await settle();
+    expect(channel.bytesInFlight).toBe(600);
+    attacker.emit(EV.RECEIVED, 500);
+    attacker.emit(EV.RECEIVED, 400);
+    await settle();
+    expect(channel.bytesInFlight).toBe(100);
+    attacker.emit(EV.ABORT, id, "enough");
+    await rejectionOf(done);
+  });
+
   it("a shrinking credit is ignored; data never passes the highest limit", async () => {
     const { attacker, id, done, replies, settle } = await sending();
-    attacker.emit(EV.CREDIT, id, 300);
-    attacker.emit(EV.CREDIT, id, 100);
+    attacker.emit(EV.CREDIT, id, 0, 300);
+    attacker.emit(EV.CREDIT, id, 0, 100);
     await settle();
-    const data = replies.filter(([kind]) => kind === "data");
-    expect(data.reduce((n, [, , chunk]) => n + (chunk as Buffer).length, 0)).toBe(300);
+    const sentBytes = () => replies.filter(([kind]) => kind === "data").reduce((n, [, , chunk]) => n + (chunk as Buffer).length, 0);
+    expect(sentBytes()).toBe(300);
+    // an older consumed count changes nothing either
+    attacker.emit(EV.CREDIT, id, 200, 200);
+    attacker.emit(EV.CREDIT, id, 100, 250);
+    await settle();
+    expect(sentBytes()).toBe(400);
     attacker.emit(EV.ABORT, id, "enough");
     await rejectionOf(done);
   });
