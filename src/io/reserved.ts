@@ -1,14 +1,8 @@
 import { ErrorCodes, TidewireError } from "../core/errors.js";
+import { RESERVED_EVENTS as PROTOCOL_RESERVED_EVENTS } from "./protocol/packet.js";
 
-/** Event names a socket cannot emit: the client library uses them itself. */
-export const RESERVED_EVENTS: ReadonlySet<string | symbol> = new Set([
-  "connect",
-  "connect_error",
-  "disconnect",
-  "disconnecting",
-  "newListener",
-  "removeListener",
-]);
+/** Event names a socket cannot emit: the client library uses them itself (the decoder refuses them too). */
+export const RESERVED_EVENTS: ReadonlySet<string | symbol> = PROTOCOL_RESERVED_EVENTS;
 
 /** Event names `serverSideEmit` cannot use. */
 export const RESERVED_SERVER_SIDE_EVENTS: ReadonlySet<string | symbol> = new Set([
