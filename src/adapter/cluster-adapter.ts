@@ -386,8 +386,9 @@ export abstract class ClusterAdapter extends Adapter {
     log("[%s] ignoring malformed response of type %s", this.uid, response.type);
   }
 
+  // The packet is published as given (without nsp, as the reference does);
+  // the local broadcast then sets packet.nsp.
   override broadcast(packet: AdapterPacket, opts: BroadcastOptions): void {
-    packet.nsp = this.nsp.name;
     if (!opts.flags?.local) this.publish({ type: MessageType.BROADCAST, data: { packet, opts: fromBroadcastOptions(opts) } });
     super.broadcast(packet, opts);
   }
@@ -398,7 +399,6 @@ export abstract class ClusterAdapter extends Adapter {
     clientCountCallback: (clientCount: number) => void,
     ack: (...args: any[]) => void,
   ): void {
-    packet.nsp = this.nsp.name;
     if (!opts.flags?.local) {
       const requestId = nodeId();
       this.#ackRequests.add(requestId, clientCountCallback, ack, opts.flags?.timeout);

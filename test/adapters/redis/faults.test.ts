@@ -40,7 +40,7 @@ async function deliveredWithin(node: TestNode, socket: ReturnType<typeof connect
   let received = false;
   socket.once("probe", () => (received = true));
   while (!received) {
-    if (Date.now() - start > ms) throw new Error(`no broadcast delivered within ${ms} ms`);
+    if (Date.now() - start > ms) throw new Error(`no broadcast delivered within ${ms} ms; node output:\n${node.output().slice(-3000)}`);
     await node.call("emit", { event: "probe" }).catch(() => {});
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -108,7 +108,10 @@ describe("a frozen node (SIGSTOP)", () => {
 });
 
 describe.each(CLIENT_KINDS)("Redis restarted under running nodes (%s)", (client) => {
-  it("resubscribes, broadcasts again within about a second, never crashes", async () => {
+  // The reference (socket.io + @socket.io/redis-adapter) over node-redis v4
+  // often dies here: a publish in flight when Redis goes away rejects and
+  // nothing catches it ("This socket has been ended by the other party").
+  it.skipIf(againstReference && client === "redis4")("resubscribes, broadcasts again within about a second, never crashes", async () => {
     const redis = await privateRedis();
     const key = uniqueKey();
     const [a, b] = await startNodes(
@@ -198,7 +201,8 @@ function garbage(): Array<Buffer | string> {
   ];
 }
 
-describe.each([false, true])("malformed and foreign messages (sharded: %s)", (sharded) => {
+// The reference adapters stop delivering or crash on such input, so this runs against tidewire only.
+describe.skipIf(againstReference).each([false, true])("malformed and foreign messages (sharded: %s)", (sharded) => {
   it("are ignored and logged; nodes, clients and the cluster keep working", async () => {
     const key = uniqueKey();
     const [a, b] = await startNodes(
@@ -235,7 +239,7 @@ describe.each([false, true])("malformed and foreign messages (sharded: %s)", (sh
     }
     expect((await a.call("fetchSockets", {})).map((s: any) => s.data.user).sort()).toEqual(["ua", "ub"]);
     expect(await a.call("serverSideEmitWithAck", { event: "sse", args: ["ok"] })).toEqual(["b:ok"]);
-    if (!againstReference) expect(a.output()).toMatch(/ignoring malformed/);
+    expect(a.output()).toMatch(/ignoring malformed/);
     expect(a.output() + b.output()).not.toMatch(/UNHANDLED REJECTION/);
   });
 });

@@ -143,7 +143,7 @@ describe("sharded pub/sub wire format", () => {
     await a.call("emit", { event: "all", args: [1] });
     const all = await next(seen, (s) => s.channel === `${key}#/#`, "broadcast on the namespace channel");
     expect(all.raw[0]).toBe(0x7b);
-    expect(decode(all.raw)).toEqual({ uid, nsp: "/", type: 3, data: { packet: { type: 2, data: ["all", 1], nsp: "/" }, opts: { rooms: [], except: [], flags: {} } } });
+    expect(decode(all.raw)).toEqual({ uid, nsp: "/", type: 3, data: { packet: { type: 2, data: ["all", 1] }, opts: { rooms: [], except: [], flags: {} } } });
     await a.call("emit", { event: "r", rooms: ["room1"], args: [Buffer.from([9, 9])] });
     const room = await next(seen, (s) => s.channel === `${key}#/#room1#`, "broadcast on the room channel");
     expect(room.raw[0]).not.toBe(0x7b);

@@ -205,8 +205,13 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
       const id = nextId++;
       return withTimeout(
         new Promise((resolve, reject) => {
+          if (!child.connected) return reject(new Error(`node ${name} is gone (${child.exitCode ?? child.signalCode}):\n${output}`));
           pending.set(id, { resolve, reject });
-          child.send({ id, cmd, args });
+          child.send({ id, cmd, args }, (err) => {
+            if (!err) return;
+            pending.delete(id);
+            reject(err);
+          });
         }),
         ms,
         `${name}: ${cmd}`,
