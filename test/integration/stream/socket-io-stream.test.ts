@@ -60,6 +60,24 @@ describe("socket.io-stream on the server with socket.io-client", () => {
     expect((await withTimeout(received, 5000, "the upload")).toString()).toBe("over polling");
   });
 
+  it("works with forceBase64 (chunks as base64 strings)", async () => {
+    const { server, client } = await connectPair({ transports: ["websocket"] });
+    const writes: unknown[] = [];
+    client.onAnyOutgoing((event: string, _id: unknown, chunk: unknown) => {
+      if (event === "$stream-write") writes.push(chunk);
+    });
+    const received = new Promise<{ bytes: number; sha256: string }>((resolve, reject) =>
+      ss(server).on("b64", (stream: Readable) => hashOf(stream).then(resolve, reject)),
+    );
+    const stream = ss.createStream();
+    ss(client, { forceBase64: true }).emit("b64", stream);
+    const source = randomSource(300 * 1024);
+    source.pipe(stream);
+    expect(await withTimeout(received, 5000, "the base64 upload")).toEqual({ bytes: 300 * 1024, sha256: source.digest() });
+    expect(writes.length).toBeGreaterThan(0);
+    expect(writes.every((w) => typeof w === "string")).toBe(true);
+  });
+
   it("passes streams through acks, inside objects and several at once", async () => {
     const { server, client } = await connectPair({ transports: ["websocket"] });
     ss(server).on("give", (ack: (s: unknown) => void) => {
