@@ -27,7 +27,7 @@ const ALL_TARGETS = Object.keys(TARGETS);
 const DEFAULT_TARGETS = ["socket.io", "tidewire"];
 
 const MODES = {
-  full: { rounds: 3, warmupMs: 500, durationMs: 2500, retries: 2, budgetMs: 280_000 },
+  full: { rounds: 3, warmupMs: 500, durationMs: 2000, retries: 2, budgetMs: 240_000 },
   quick: { rounds: 1, warmupMs: 250, durationMs: 1000, retries: 0, budgetMs: 0 },
 };
 

@@ -102,7 +102,8 @@ export function markdownTable(results) {
   const head = ["scenario", "metric", ...targets.map((t) => `${t} median [min–max]`), ...(both ? ["ratio", "target"] : [])];
   const out = [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`];
   for (const s of results.scenarios) {
-    for (const m of [...s.metrics, COMMON_METRICS[0]]) {
+    const context = COMMON_METRICS.filter((m) => m.key === "loadCpuPct" || m.key === "othersPct");
+    for (const m of [...s.metrics, ...context]) {
       const r = s.ratios[m.key];
       const row = [s.name, m.label, ...targets.map((t) => cell(s.summary[t]?.[m.key], m))];
       if (both) row.push(r ? `${fmt(r.ratio, "2")}x` : "", r ? `${targetText(r)}${r.met === null ? "" : r.met ? " ✓" : " ✗"}` : "");
