@@ -66,6 +66,8 @@ export class SioWsClient {
   onack = noop;
   /** BINARY_ACK packets once all attachments arrived. @type {(id: number, header: Buffer, attachments: Buffer[]) => void} */
   onbinaryack = noop;
+  /** BINARY_EVENT packets once all attachments arrived. @type {(header: Buffer, attachments: Buffer[]) => void} */
+  onbinaryevent = noop;
   /** `3probe` on an upgrading socket. @type {() => void} */
   onprobe = noop;
   /** Protocol or transport failure. @type {(err: Error) => void} */
@@ -192,6 +194,7 @@ export class SioWsClient {
       if (--pending.remaining === 0) {
         this.#pendingBinary = null;
         if (pending.type === SIO.BINARY_ACK) this.onbinaryack(pending.ackId, pending.header, pending.attachments);
+        else this.onbinaryevent(pending.header, pending.attachments);
       }
       return;
     }
