@@ -46,6 +46,6 @@ export function createShardedAdapter(
 
 export { RedisAdapter, ShardedRedisAdapter };
 export { RequestTimeoutError } from "../adapter/cluster-adapter.js";
-export { msgpackParser, MsgpackError } from "./msgpack.js";
+export { msgpackParser, MsgpackError } from "./msgpack/index.js";
 export type { RedisAdapterOptions, ShardedRedisAdapterOptions, RedisAdapterLimits } from "./options.js";
 export type { Parser } from "./protocol.js";

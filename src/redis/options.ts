@@ -1,5 +1,5 @@
 import { invalidOption } from "../core/errors.js";
-import { msgpackParser } from "./msgpack.js";
+import { msgpackParser } from "./msgpack/index.js";
 import type { Parser } from "./protocol.js";
 
 /** tidewire's bounds on what a Redis adapter keeps while Redis or other nodes are slow. */

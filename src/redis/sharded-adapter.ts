@@ -2,7 +2,7 @@ import { logger } from "../core/debug.js";
 import { ClusterAdapter, MessageType, withDeadline, type ClusterMessage } from "../adapter/cluster-adapter.js";
 import type { AdapterNamespace, Room } from "../adapter/types.js";
 import { acquirePubSub, type MessageHandler, type PubSub, type RedisClient } from "./client.js";
-import { decode, encode } from "./msgpack.js";
+import { decode, encode } from "./msgpack/index.js";
 import { resolveShardedOptions, type ShardedRedisAdapterOptions } from "./options.js";
 import { hasBinary } from "./protocol.js";
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import notepack from "notepack.io";
-import { decode, encode, MAX_DEPTH, MsgpackError } from "../../../src/redis/msgpack.js";
+import { decode, encode, MAX_DEPTH, MsgpackError } from "../../../src/redis/msgpack/index.js";
 
 /**
  * JSON-like values plus binary, the shapes Socket.IO packets carry between
- * nodes. `notepackSafe` leaves out integral doubles beyond 2^53, which
- * notepack.io itself mis-encodes (as a wrapped uint 64).
+ * nodes. `notepackSafe` leaves out what notepack.io itself encodes lossily:
+ * integral doubles beyond 2^53 (as a wrapped uint 64) and -0 (as 0).
  */
 const values = (notepackSafe: boolean) => fc.letrec((tie) => ({
   value: fc.oneof(
@@ -15,7 +15,7 @@ const values = (notepackSafe: boolean) => fc.letrec((tie) => ({
     fc.boolean(),
     fc.integer({ min: -(2 ** 31), max: 2 ** 32 }),
     fc.maxSafeInteger(),
-    notepackSafe ? fc.double().filter((d) => !Number.isInteger(d) || Math.abs(d) <= 2 ** 53) : fc.double(),
+    notepackSafe ? fc.double().filter((d) => (!Number.isInteger(d) || Math.abs(d) <= 2 ** 53) && !Object.is(d, -0)) : fc.double(),
     fc.string({ unit: "grapheme", maxLength: 40 }),
     fc.string({ minLength: 30, maxLength: 70_000 }).filter((s) => s.length > 0),
     fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
@@ -24,9 +24,6 @@ const values = (notepackSafe: boolean) => fc.letrec((tie) => ({
   ),
 })).value;
 const packetValue = values(false);
-
-/** Normalises what each side legitimately represents differently (-0 vs 0). */
-const norm = (v: unknown): unknown => (Object.is(v, -0) ? 0 : v);
 
 describe("redis/msgpack codec", () => {
   it("round-trips packet-like values", () => {
@@ -173,7 +170,7 @@ describe("redis/msgpack codec", () => {
         const bytes = Buffer.from(encode(value));
         bytes[at % bytes.length] = byte;
         try {
-          norm(decode(bytes));
+          decode(bytes);
         } catch (err) {
           expect(err).toBeInstanceOf(MsgpackError);
         }
