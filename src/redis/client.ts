@@ -98,6 +98,7 @@ export class PubSub {
   /** What we subscribed to; for node-redis each handler maps to the listener given to the client. */
   readonly #subscriptions = new Map<string, { kind: SubscriptionKind; name: string; handlers: Map<MessageHandler, Listener> }>();
   readonly #listeners: Array<[RedisClient, string, (...args: any[]) => void]> = [];
+  /** Set when the subscriber lost its connection, or a subscription failed (e.g. client not connected yet). */
   #subscriberWasDown = false;
   #warnedNoErrorHandler = false;
 
@@ -148,7 +149,7 @@ export class PubSub {
   /** The subscriber is back after an outage: make sure every subscription is live again. */
   #resubscribe(): void {
     const subs = [...this.#subscriptions.values()];
-    log("subscriber reconnected to Redis: re-establishing %d subscription(s)", subs.length);
+    log("subscriber (re)connected to Redis: re-establishing %d subscription(s)", subs.length);
     Promise.all(subs.map((s) => this.#subscribeAtRedis(s.kind, s.name, [...s.handlers]))).then(
       () => log("subscriptions restored after reconnection"),
       (err) => log("re-subscribing after reconnection failed: %s", err?.message ?? err),
@@ -168,7 +169,11 @@ export class PubSub {
       listener = (message: Buffer, channel: Buffer | string) => handler(message, channel.toString());
       entry.handlers.set(handler, listener);
     }
-    return this.#subscribeAtRedis(kind, name, [[handler, listener]]);
+    return this.#subscribeAtRedis(kind, name, [[handler, listener]]).catch((err) => {
+      // Retried once the subscriber is (again) ready.
+      this.#subscriberWasDown = true;
+      throw err;
+    });
   }
 
   #subscribeAtRedis(kind: SubscriptionKind, name: string, handlers: Array<[MessageHandler, Listener]>): Promise<void> {

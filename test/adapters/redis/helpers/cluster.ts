@@ -292,6 +292,9 @@ export interface PrivateRedis {
   kill(): Promise<void>;
   /** Starts it again on the same port. */
   start(): Promise<void>;
+  /** Freezes it (SIGSTOP): connections stay open, nothing is answered until resume(). */
+  pause(): void;
+  resume(): void;
 }
 
 /** A redis-server of our own on a free port, without persistence; stopped at teardown. */
@@ -325,6 +328,16 @@ export async function privateRedis(): Promise<PrivateRedis> {
     }
   };
   await start();
-  onClose(kill);
-  return { url: `redis://127.0.0.1:${port}`, port, kill, start };
+  onClose(async () => {
+    proc?.kill("SIGCONT");
+    await kill();
+  });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    kill,
+    start,
+    pause: () => proc?.kill("SIGSTOP"),
+    resume: () => proc?.kill("SIGCONT"),
+  };
 }
