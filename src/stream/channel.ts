@@ -155,7 +155,22 @@ export class StreamChannel {
     const id = this.#nextId++;
     const stream = new OutgoingStream(id, event, source, this.#outgoingHost, this.options.chunkSize, this.options.openTimeout);
     this.#outgoing.set(id, stream);
-    this.#send(EV.OPEN, [id, event, args]);
+    // A socket that cannot encode the arguments throws (socket.io) or reports
+    // an "error" event synchronously (tidewire); either way, fail now.
+    let refused: unknown;
+    const onSocketError = (err: unknown): void => {
+      refused ??= err;
+    };
+    const remove = this.#remover();
+    if (remove !== undefined) this.socket.on("error", onSocketError);
+    try {
+      this.socket.emit(EV.OPEN, id, event, args);
+    } catch (err) {
+      refused ??= err;
+    } finally {
+      remove?.("error", onSocketError);
+    }
+    if (refused !== undefined) stream.failToOpen(refused);
     return stream.promise;
   }
 
@@ -205,10 +220,14 @@ export class StreamChannel {
     }
     if (this.#reportScheduled !== undefined) clearImmediate(this.#reportScheduled);
     this.#reportScheduled = undefined;
-    const remove = (this.socket.off ?? this.socket.removeListener)?.bind(this.socket);
+    const remove = this.#remover();
     if (remove !== undefined) for (const [event, fn] of this.#socketListeners) remove(event, fn);
     this.#listeners.clear();
     this.#onClosed();
+  }
+
+  #remover(): ((event: string, fn: (...args: any[]) => void) => unknown) | undefined {
+    return (this.socket.off ?? this.socket.removeListener)?.bind(this.socket);
   }
 
   #add(event: string, listener: StreamListener, once: boolean): this {

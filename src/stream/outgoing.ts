@@ -122,6 +122,11 @@ export class OutgoingStream {
     );
   }
 
+  /** The socket refused the open message (e.g. arguments it cannot serialize): fail at once. */
+  failToOpen(err: unknown): void {
+    this.#fail(err instanceof Error ? err : new Error(String(err)), false);
+  }
+
   /** The channel is closing: tell the receiver, then fail. */
   close(): void {
     this.#fail(new StreamError(StreamErrorCodes.CLOSED, `The stream channel was closed while stream ${quoteEvent(this.event)} was being sent.`), true);

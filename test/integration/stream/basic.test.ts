@@ -75,6 +75,22 @@ describe("tidewire/stream API", () => {
     expect(() => s.on("x", "nope" as any)).toThrow(/listener must be a function/);
   });
 
+  it.each(["server", "client"] as const)(
+    "arguments the %s socket cannot serialize reject emit() at once with the socket's error",
+    async (side) => {
+      const pair = await connectPair();
+      const socket = pair[side];
+      const circular: Record<string, unknown> = {};
+      circular.self = circular;
+      const source = randomSource(10);
+      const err = await rejectionOf(streams(socket).emit("x", source, circular), 1000);
+      expect(err).toBeInstanceOf(Error);
+      expect(err.message).toMatch(/circular/i);
+      expect(source.destroyed).toBe(true);
+      expect(streams(socket).outgoingCount).toBe(0);
+    },
+  );
+
   it("on/once/off manage listeners; once fires for one stream only", async () => {
     const { server, client } = await connectPair();
     const seen: string[] = [];
