@@ -12,6 +12,11 @@
  * flowing mode takes data directly), so a reader that empties the buffer
  * always gets fresh credit: `_read` alone is not called again while a
  * previous call is unanswered.
+ *
+ * Small chunks are copied together into blocks, and an unfinished block is
+ * handed to the Readable only when its buffer is empty, so the number of
+ * Buffers kept stays proportional to window / SMALL_CHUNK: a peer sending
+ * one byte per message cannot multiply memory by per-object overhead.
  */
 import { Readable } from "node:stream";
 import createDebug from "debug";
@@ -19,6 +24,10 @@ import { StreamError, StreamErrorCodes, remoteCode } from "./errors.js";
 import { EV, boundedMessage, isByteCount, quoteEvent, toChunk } from "./protocol.js";
 
 const log = createDebug("tidewire:stream:incoming");
+
+/** Chunks shorter than this are copied into a block instead of kept one by one. */
+const SMALL_CHUNK = 1024;
+const BLOCK_SIZE = 16 * 1024;
 
 /** What an IncomingStream needs from its channel. */
 export interface IncomingHost {
@@ -37,12 +46,15 @@ export class IncomingStream extends Readable {
   /** Smallest credit increase worth a message: a quarter window. */
   #threshold: number;
   #queue: Buffer[] = [];
+  /** The block collecting small chunks, after everything in #queue. */
+  #block: Buffer | null = null;
+  #blockUsed = 0;
   #received = 0;
   #granted = 0;
   #pushed = 0;
   #peerEnded = false;
   #endPushed = false;
-  /** Set when `_read` asked for data that was not there yet. */
+  /** The Readable takes more data: `_read` was called and no push has refused since. */
   #wanting = false;
   /** No more messages go to the peer for this stream (done, aborted, or peer/connection gone). */
   #settled = false;
@@ -90,7 +102,7 @@ export class IncomingStream extends Readable {
       return this.#violation(`a chunk of ${chunk.length} bytes exceeds the remaining credit of ${remaining} bytes`);
     }
     this.#received += chunk.length;
-    this.#queue.push(chunk);
+    this.#enqueue(chunk);
     if (this.#wanting) this.#drain();
   }
 
@@ -103,6 +115,7 @@ export class IncomingStream extends Readable {
       return this.#violation(`the end announces ${shown} bytes but ${this.#received} arrived`);
     }
     this.#peerEnded = true;
+    this.#closeBlock();
     if (this.#wanting) this.#drain();
   }
 
@@ -143,7 +156,11 @@ export class IncomingStream extends Readable {
 
   override read(size?: number): any {
     const chunk = super.read(size);
-    if (chunk !== null) this.#grant();
+    if (chunk !== null) {
+      // An unfinished block may go out now that the buffer may be empty.
+      if (this.#wanting && this.#block !== null) this.#drain();
+      else this.#grant();
+    }
     return chunk;
   }
 
@@ -156,18 +173,49 @@ export class IncomingStream extends Readable {
       this.#host.send(EV.ABORT, this.id, message, code);
     }
     this.#queue = [];
+    this.#block = null;
     this.#host.release(this);
     callback(err);
   }
 
+  #enqueue(chunk: Buffer): void {
+    if (chunk.length >= SMALL_CHUNK) {
+      this.#closeBlock();
+      this.#queue.push(chunk);
+      return;
+    }
+    if (this.#block !== null && this.#blockUsed + chunk.length > this.#block.length) this.#closeBlock();
+    if (this.#block === null) {
+      this.#block = Buffer.allocUnsafe(BLOCK_SIZE);
+      this.#blockUsed = 0;
+    }
+    chunk.copy(this.#block, this.#blockUsed);
+    this.#blockUsed += chunk.length;
+  }
+
+  /** Moves the block to the queue; a mostly empty one as an exact copy, not pinning the whole block. */
+  #closeBlock(): void {
+    const block = this.#block;
+    if (block === null) return;
+    this.#block = null;
+    const used = block.subarray(0, this.#blockUsed);
+    this.#queue.push(this.#blockUsed * 2 < block.length ? Buffer.from(used) : used);
+  }
+
   #drain(): void {
-    while (this.#wanting && this.#queue.length > 0 && !this.destroyed) {
+    while (this.#wanting && !this.destroyed) {
+      if (this.#queue.length === 0) {
+        // An unfinished block only goes to an empty buffer: a reader that
+        // does not read then holds one small piece, not one per message.
+        if (this.#block === null || this.readableLength > 0) break;
+        this.#closeBlock();
+      }
       const chunk = this.#queue.shift()!;
       this.#pushed += chunk.length;
       this.#wanting = this.push(chunk);
     }
     if (this.destroyed) return;
-    if (this.#queue.length === 0 && this.#peerEnded) {
+    if (this.#queue.length === 0 && this.#block === null && this.#peerEnded) {
       if (!this.#endPushed) {
         this.#endPushed = true;
         this.push(null);

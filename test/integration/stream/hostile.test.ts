@@ -158,6 +158,40 @@ describe("hostile control messages towards the receiver", () => {
     expect(channel.incomingCount).toBe(0);
   });
 
+  it("thousands of one-byte chunks are kept as a few buffers, not one object per message", async () => {
+    const { attacker, opened, settle } = await setup();
+    attacker.emit(EV.OPEN, 1, "h", []);
+    await settle();
+    const bytes = Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251));
+    for (let i = 0; i < bytes.length; i++) attacker.emit(EV.DATA, 1, bytes.subarray(i, i + 1));
+    attacker.emit(EV.END, 1, bytes.length);
+    await settle();
+    // Flowing mode hands out the held buffers one by one: their number shows.
+    const parts: Buffer[] = [];
+    opened[0].on("data", (part: Buffer) => parts.push(part));
+    await waitFor(opened[0], "end");
+    expect(Buffer.concat(parts).equals(bytes)).toBe(true);
+    expect(parts.length).toBeLessThanOrEqual(3);
+  });
+
+  it("small chunks arriving while the reader reads still come through promptly and in order", async () => {
+    const { attacker, opened, settle } = await setup();
+    attacker.emit(EV.OPEN, 1, "h", []);
+    await settle();
+    const stream = opened[0];
+    const got: Buffer[] = [];
+    stream.on("data", (chunk: Buffer) => got.push(chunk));
+    for (let round = 0; round < 20; round++) {
+      const arrived = waitFor(stream, "data");
+      attacker.emit(EV.DATA, 1, Buffer.from([round]));
+      await withTimeout(arrived, 2000, `byte ${round}`);
+    }
+    attacker.emit(EV.DATA, 1, Buffer.alloc(2000, 7));
+    attacker.emit(EV.END, 1, 2020);
+    await waitFor(stream, "end");
+    expect(Buffer.concat(got)).toEqual(Buffer.concat([Buffer.from(Array.from({ length: 20 }, (_, i) => i)), Buffer.alloc(2000, 7)]));
+  });
+
   it("credit is enforced cumulatively, across chunks", async () => {
     const { attacker, opened, settle } = await setup();
     attacker.emit(EV.OPEN, 1, "h", []);
