@@ -6,6 +6,7 @@
  */
 import { ErrorCodes, TidewireError } from "../../core/errors.js";
 import { deconstruct, hasBinary, type Deconstructed } from "./binary.js";
+import { stringifyDeep } from "./deep-json.js";
 import { fastJson, NOT_SIMPLE } from "./fast-json.js";
 import { PacketType, type Packet } from "./packet.js";
 
@@ -14,16 +15,17 @@ export type JsonReplacer = (this: any, key: string, value: any) => any;
 
 /**
  * Turns what JSON.stringify (or a toJSON method, getter or replacer it
- * calls) threw into an error the emitter can act on. V8 throws RangeError
- * for a value nested more deeply than its stack allows (a few thousand
- * levels), TypeError for cycles and bigints.
+ * calls) threw into an error the emitter can act on: TypeError for cycles
+ * and bigints. Values nested too deeply for JSON.stringify never get here:
+ * they are written by the iterative writer instead.
  */
 function stringifyError(err: unknown): TidewireError {
   if (err instanceof TidewireError) return err;
-  if (err instanceof RangeError && /call stack/i.test(err.message)) {
+  if (isStackOverflow(err)) {
+    // Only reached when a toJSON method or the replacer itself recurses without end.
     return new TidewireError(
       ErrorCodes.LIMIT,
-      "Cannot encode the packet: its data is nested too deeply for JSON.stringify (Node's limit is a few thousand levels). Flatten the data before emitting it.",
+      "Cannot encode the packet: serializing its data overflowed the call stack (a toJSON method or the replacer recursing without end?).",
       { cause: err },
     );
   }
@@ -33,6 +35,10 @@ function stringifyError(err: unknown): TidewireError {
     `Cannot encode the packet: its data cannot be serialized to JSON (${detail}).`,
     { cause: err },
   );
+}
+
+function isStackOverflow(err: unknown): boolean {
+  return err instanceof RangeError && /call stack/i.test(err.message);
 }
 
 /** The text before the JSON: type, attachment count, namespace, ack id. */
@@ -72,7 +78,7 @@ export class Encoder {
    * contains binary `[string, ...buffers]` with type BINARY_EVENT /
    * BINARY_ACK (an EVENT / ACK carrying binary is upgraded, a BINARY_* without
    * binary is sent as EVENT / ACK). Throws a TidewireError when the data
-   * cannot be serialized (too deep, circular, bigint).
+   * cannot be serialized (circular, bigint). Any depth is encoded.
    */
   encode(packet: Packet): Array<string | Buffer> {
     const type = packet.type;
@@ -124,7 +130,15 @@ export class Encoder {
     try {
       json = JSON.stringify(data, this.#replacer);
     } catch (err) {
-      throw stringifyError(err);
+      if (!isStackOverflow(err)) throw stringifyError(err);
+      // Deeper than V8's JSON.stringify goes (a client may send 200,000 levels,
+      // which JSON.parse accepts): the iterative writer gives the same bytes.
+      // toJSON methods and the replacer run again for the members already seen.
+      try {
+        json = stringifyDeep(data, this.#replacer);
+      } catch (deepErr) {
+        throw stringifyError(deepErr);
+      }
     }
     // JSON.stringify returns undefined for a function or symbol (or what a replacer turns into one).
     return json === undefined ? "" : json;
