@@ -38,6 +38,8 @@ export class ShardedRedisAdapter extends ClusterAdapter {
   readonly #release: () => void;
   readonly #ready: Promise<void>;
   readonly #roomChannels = new Set<string>();
+  /** Collects the subscriptions started by one addAll() call. */
+  #newSubscriptions: Array<Promise<void>> | null = null;
   #closed = false;
 
   constructor(nsp: AdapterNamespace, pubClient: RedisClient, subClient: RedisClient, opts: ShardedRedisAdapterOptions = {}) {
@@ -63,7 +65,10 @@ export class ShardedRedisAdapter extends ClusterAdapter {
         if (!this.#ownChannel(room)) return;
         const channel = this.#roomChannel(room);
         this.#roomChannels.add(channel);
-        this.#pubsub.subscribe("shard", channel, this.#onRawMessage).catch((err) => log("[%s] subscribing to %s failed: %s", this.uid, channel, err?.message ?? err));
+        const subscribed = this.#pubsub.subscribe("shard", channel, this.#onRawMessage).catch((err) =>
+          log("[%s] subscribing to %s failed: %s", this.uid, channel, err?.message ?? err),
+        );
+        this.#newSubscriptions?.push(subscribed);
       });
       this.on("delete-room", (room: Room) => {
         const channel = this.#roomChannel(room);
@@ -75,6 +80,22 @@ export class ShardedRedisAdapter extends ClusterAdapter {
 
   override init(): Promise<void> {
     return this.#ready;
+  }
+
+  /**
+   * Joins rooms; when a room gets its own shard channel here, the returned
+   * promise resolves once Redis confirmed the subscription, so after
+   * `await socket.join(room)` broadcasts to the room from any node arrive.
+   */
+  override addAll(id: string, rooms: Set<Room>): Promise<void> | void {
+    const started: Array<Promise<void>> = [];
+    this.#newSubscriptions = started;
+    try {
+      super.addAll(id, rooms);
+    } finally {
+      this.#newSubscriptions = null;
+    }
+    return started.length > 0 ? Promise.all(started).then(() => undefined) : undefined;
   }
 
   /** Whether a room gets its own shard channel. Decided when the room is created. */

@@ -6,7 +6,9 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer, type AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
@@ -340,4 +342,74 @@ export async function privateRedis(): Promise<PrivateRedis> {
     pause: () => proc?.kill("SIGSTOP"),
     resume: () => proc?.kill("SIGCONT"),
   };
+}
+
+export interface PrivateRedisCluster {
+  /** `host:port` of every master. */
+  nodes: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * A Redis Cluster of our own: three masters on free ports, no replicas, no
+ * persistence, slots assigned by `redis-cli --cluster create`. Not registered
+ * for afterEach teardown: call stop() (in afterAll).
+ */
+export async function privateRedisCluster(): Promise<PrivateRedisCluster> {
+  const dir = mkdtempSync(join(tmpdir(), "tw-redis-cluster-"));
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const procs: ChildProcess[] = [];
+  const stop = async () => {
+    await Promise.all(
+      procs.map((p) =>
+        p.exitCode !== null || p.signalCode !== null ? null : new Promise((r) => (p.once("exit", r), p.kill("SIGKILL"))),
+      ),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all(
+      ports.map(async (port) => {
+        const p = spawn(
+          "redis-server",
+          ["--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`,
+            "--save", "", "--appendonly", "no", "--dir", dir],
+          { stdio: ["ignore", "pipe", "pipe"] },
+        );
+        procs.push(p);
+        let out = "";
+        await withTimeout(
+          new Promise<void>((resolve, reject) => {
+            p.stdout!.on("data", (d) => {
+              out += d;
+              if (out.includes("Ready to accept connections")) resolve();
+            });
+            p.once("exit", (code) => reject(new Error(`redis-server exited with ${code}:\n${out}`)));
+          }),
+          5000,
+          "cluster node to start",
+        );
+      }),
+    );
+    const nodes = ports.map((p) => `127.0.0.1:${p}`);
+    const create = spawn("redis-cli", ["--cluster", "create", ...nodes, "--cluster-replicas", "0", "--cluster-yes"], { stdio: "ignore" });
+    const code = await withTimeout(new Promise<number | null>((r) => create.once("exit", r)), 15000, "redis-cli --cluster create");
+    if (code !== 0) throw new Error(`redis-cli --cluster create exited with ${code}`);
+    // Every node must agree the cluster is usable before clients connect.
+    const { createClient } = require("redis");
+    for (const node of nodes) {
+      const c = createClient({ url: `redis://${node}` });
+      c.on("error", () => {});
+      await c.connect();
+      try {
+        await until(async () => String(await c.sendCommand(["CLUSTER", "INFO"])).includes("cluster_state:ok"), 10000, `${node} cluster_state:ok`);
+      } finally {
+        await c.quit();
+      }
+    }
+    return { nodes, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }

@@ -24,6 +24,8 @@ export interface Config {
   client: ClientKind;
   impls: [Impl, Impl, Impl];
   sharded: boolean;
+  /** Extra environment for the nodes, read when a test starts them. */
+  env?: () => Record<string, string>;
 }
 
 export const T: Impl = "tidewire";
@@ -52,6 +54,7 @@ async function cluster(config: Config, extraOpts: Record<string, unknown> = {}):
       sharded: config.sharded,
       name: "abc"[i],
       adapterOpts: { requestsTimeout: 3000, ...extraOpts },
+      env: config.env?.(),
     })),
   );
   const specs: Array<[string, TestNode, string[], string?]> = [
@@ -71,15 +74,20 @@ async function cluster(config: Config, extraOpts: Record<string, unknown> = {}):
       got[user] = record(socket);
     }),
   );
-  return { a, b, c, clients, got };
+  const cl = { a, b, c, clients, got };
+  if (config.sharded) await roomsReady(cl);
+  return cl;
 }
 
 /**
- * Runs `action`, then a barrier broadcast from the same node to everyone
- * (ordered after it on every path), and returns who received `event`.
+ * Runs `action` and checks that exactly the clients `expected` received
+ * `event`: waits for them, then sends a barrier broadcast from the same node
+ * to everyone, which (on one Redis) arrives after anything `action` sent, so
+ * a delivery to someone else would have shown up by then.
  */
-async function receivers(cl: Cluster, from: TestNode, event: string, action: () => Promise<unknown>): Promise<string[]> {
+async function expectReceivers(cl: Cluster, from: TestNode, event: string, action: () => Promise<unknown>, expected: string[]): Promise<void> {
   await action();
+  await until(() => expected.every((u) => cl.got[u].some(([ev]) => ev === event)), 3000, `${expected} to receive ${event}`).catch(() => {});
   const barrier = `barrier-${Math.random().toString(36).slice(2)}`;
   const waits = Object.entries(cl.clients)
     .filter(([, s]) => s.connected)
@@ -87,9 +95,45 @@ async function receivers(cl: Cluster, from: TestNode, event: string, action: () 
   await from.call("emit", { event: barrier });
   await from.call("emit", { event: barrier, nsp: "/admin" });
   await Promise.all(waits);
-  return Object.entries(cl.got)
+  const actual = Object.entries(cl.got)
     .flatMap(([user, events]) => events.filter(([ev]) => ev === event).map(() => user))
     .sort();
+  expect(actual).toEqual(expected);
+}
+
+/**
+ * Room channels (sharded, dynamic mode) are subscribed when a room appears on
+ * a node, asynchronously; on a Redis Cluster that subscription travels to
+ * another shard. Waits until broadcasts to `room` reach all of `users`.
+ */
+async function roomReady(cl: Cluster, nsp: string, room: string, users: string[]): Promise<void> {
+  const seen = new Set<string>();
+  const listeners = users.map((u) => {
+    const fn = () => seen.add(u);
+    cl.clients[u].on("warm-up", fn);
+    return () => cl.clients[u].off("warm-up", fn);
+  });
+  try {
+    await until(
+      async () => {
+        await cl.a.call("emit", { event: "warm-up", nsp, rooms: [room] });
+        await new Promise((r) => setTimeout(r, 20));
+        return seen.size === users.length;
+      },
+      5000,
+      `broadcasts to ${nsp} ${room} to reach ${users}`,
+    );
+  } finally {
+    for (const off of listeners) off();
+  }
+}
+
+/** roomReady for every room of the cluster layout, then forget the warm-up traffic. */
+async function roomsReady(cl: Cluster): Promise<void> {
+  await roomReady(cl, "/", "r1", ["a1", "b1"]);
+  await roomReady(cl, "/", "r2", ["b1", "b2"]);
+  await roomReady(cl, "/admin", "r1", ["adm"]);
+  for (const events of Object.values(cl.got)) events.length = 0;
 }
 
 /** Registers the scenarios for each configuration (call at the top level of a test file). */
@@ -99,29 +143,29 @@ export function crossNodeSuite(configs: Config[]): void {
   it("broadcasts to the whole namespace, to rooms, except rooms, each client once", async () => {
     const cl = await cluster(config);
     const { a } = cl;
-    expect(await receivers(cl, a, "all", () => a.call("emit", { event: "all", args: [1] }))).toEqual(["a1", "b1", "b2", "c1"]);
-    expect(await receivers(cl, a, "one", () => a.call("emit", { event: "one", rooms: ["r1"] }))).toEqual(["a1", "b1"]);
-    expect(await receivers(cl, a, "two", () => a.call("emit", { event: "two", rooms: ["r1", "r2"] }))).toEqual(["a1", "b1", "b2"]);
-    expect(await receivers(cl, a, "exc", () => a.call("emit", { event: "exc", except: ["r2"] }))).toEqual(["a1", "c1"]);
-    expect(await receivers(cl, a, "both", () => a.call("emit", { event: "both", rooms: ["r1"], except: ["r2"] }))).toEqual(["a1"]);
-    expect(await receivers(cl, a, "adm", () => a.call("emit", { event: "adm", nsp: "/admin", rooms: ["r1"] }))).toEqual(["adm"]);
+    await expectReceivers(cl, a, "all", () => a.call("emit", { event: "all", args: [1] }), ["a1", "b1", "b2", "c1"]);
+    await expectReceivers(cl, a, "one", () => a.call("emit", { event: "one", rooms: ["r1"] }), ["a1", "b1"]);
+    await expectReceivers(cl, a, "two", () => a.call("emit", { event: "two", rooms: ["r1", "r2"] }), ["a1", "b1", "b2"]);
+    await expectReceivers(cl, a, "exc", () => a.call("emit", { event: "exc", except: ["r2"] }), ["a1", "c1"]);
+    await expectReceivers(cl, a, "both", () => a.call("emit", { event: "both", rooms: ["r1"], except: ["r2"] }), ["a1"]);
+    await expectReceivers(cl, a, "adm", () => a.call("emit", { event: "adm", nsp: "/admin", rooms: ["r1"] }), ["adm"]);
     const b1Id = cl.clients.b1.id;
-    expect(await receivers(cl, a, "sid", () => a.call("emit", { event: "sid", rooms: [b1Id] }))).toEqual(["b1"]);
+    await expectReceivers(cl, a, "sid", () => a.call("emit", { event: "sid", rooms: [b1Id] }), ["b1"]);
   });
 
   it("carries payloads and binary intact, honours volatile and compress, and keeps local broadcasts local", async () => {
     const cl = await cluster(config);
     const { a } = cl;
     const payload = { text: "héllo ✓", n: 1.5, list: [null, true, { deep: [1, 2] }] };
-    await receivers(cl, a, "data", () => a.call("emit", { event: "data", args: [payload, Buffer.from([0, 1, 255]), "x"] }));
+    await expectReceivers(cl, a, "data", () => a.call("emit", { event: "data", args: [payload, Buffer.from([0, 1, 255]), "x"] }), ["a1", "b1", "b2", "c1"]);
     const [, gotPayload, gotBuffer, gotX] = cl.got.c1.find(([ev]) => ev === "data")!;
     expect(gotPayload).toEqual(payload);
     expect(Buffer.from(gotBuffer).equals(Buffer.from([0, 1, 255]))).toBe(true);
     expect(gotX).toBe("x");
-    expect(await receivers(cl, a, "vol", () => a.call("emit", { event: "vol", volatile: true }))).toEqual(["a1", "b1", "b2", "c1"]);
-    expect(await receivers(cl, a, "nocomp", () => a.call("emit", { event: "nocomp", compress: false }))).toEqual(["a1", "b1", "b2", "c1"]);
-    expect(await receivers(cl, a, "loc", () => a.call("emit", { event: "loc", local: true }))).toEqual(["a1"]);
-    expect(await receivers(cl, cl.b, "locb", () => cl.b.call("emit", { event: "locb", local: true, rooms: ["r2"] }))).toEqual(["b1", "b2"]);
+    await expectReceivers(cl, a, "vol", () => a.call("emit", { event: "vol", volatile: true }), ["a1", "b1", "b2", "c1"]);
+    await expectReceivers(cl, a, "nocomp", () => a.call("emit", { event: "nocomp", compress: false }), ["a1", "b1", "b2", "c1"]);
+    await expectReceivers(cl, a, "loc", () => a.call("emit", { event: "loc", local: true }), ["a1"]);
+    await expectReceivers(cl, cl.b, "locb", () => cl.b.call("emit", { event: "locb", local: true, rooms: ["r2"] }), ["b1", "b2"]);
   });
 
   it("collects broadcast acks from the clients of every node, and partial ones on timeout", async () => {
@@ -168,7 +212,8 @@ export function crossNodeSuite(configs: Config[]): void {
     expect(await a.call("remote", { id, op: "emitWithAck", event: "ask" })).toBe("b2");
     await a.call("remote", { id, op: "join", room: "vip" });
     await until(async () => (await a.call("fetchSockets", { rooms: ["vip"] })).length === 1, 3000, "b2 in vip");
-    expect(await receivers(cl, a, "vipnews", () => a.call("emit", { event: "vipnews", rooms: ["vip"] }))).toEqual(["b2"]);
+    if (config.sharded) await roomReady(cl, "/", "vip", ["b2"]);
+    await expectReceivers(cl, a, "vipnews", () => a.call("emit", { event: "vipnews", rooms: ["vip"] }), ["b2"]);
     await a.call("remote", { id, op: "leave", room: "vip" });
     await until(async () => (await a.call("fetchSockets", { rooms: ["vip"] })).length === 0, 3000, "b2 out of vip");
     const gone = waitFor(clients.b2, "disconnect");
@@ -182,7 +227,8 @@ export function crossNodeSuite(configs: Config[]): void {
     const { a } = cl;
     await a.call("socketsJoin", { rooms: ["r2"], room: ["j1", "j2"] });
     await until(async () => (await a.call("fetchSockets", { rooms: ["j2"] })).length === 2, 3000, "r2 members in j2");
-    expect(await receivers(cl, a, "j", () => a.call("emit", { event: "j", rooms: ["j1"] }))).toEqual(["b1", "b2"]);
+    if (config.sharded) await roomReady(cl, "/", "j1", ["b1", "b2"]);
+    await expectReceivers(cl, a, "j", () => a.call("emit", { event: "j", rooms: ["j1"] }), ["b1", "b2"]);
     await a.call("socketsJoin", { except: ["r2"], room: "j3" });
     await until(async () => (await a.call("fetchSockets", { rooms: ["j3"] })).length === 2, 3000, "a1 and c1 in j3");
     expect((await a.call("fetchSockets", { rooms: ["j3"] })).map((s: any) => s.data.user).sort()).toEqual(["a1", "c1"]);
