@@ -24,6 +24,21 @@ import { runCallbacks, Transport, type EngineContext } from "./transport.js";
 /** How long a server-side close waits for the GET that carries the close packet. */
 export const CLOSE_TIMEOUT = 30_000;
 
+/**
+ * Body chunks smaller than this are copied into blocks of BODY_BLOCK bytes:
+ * a body trickled in one-byte chunks would otherwise cost a Buffer object
+ * (~200 bytes of heap) per byte received.
+ */
+const SMALL_CHUNK = 2048;
+const BODY_BLOCK = 16 * 1024;
+
+/**
+ * Packets of one POST delivered per event-loop turn: a 1 MB body of tiny
+ * packets (over 100,000) must not hold the loop for hundreds of
+ * milliseconds. A payload within one slice is delivered synchronously.
+ */
+const DELIVERY_SLICE = 1000;
+
 const CLOSE_PACKET: Packet = Object.freeze({ type: "close" }) as Packet;
 const NOOP_PACKET: Packet = Object.freeze({ type: "noop" }) as Packet;
 
@@ -37,6 +52,11 @@ export class PollingTransport extends Transport implements TimerEntry {
   #dataBinary = false;
   #chunks: Buffer[] = [];
   #dataBytes = 0;
+  /** The block small chunks are copied into, and how much of it is used. */
+  #block: Buffer | null = null;
+  #blockUsed = 0;
+  /** A POST whose packets are being delivered over several turns (its answer waits). */
+  #delivering = false;
   /** The close packet must go out with the next GET. */
   #shouldClose = false;
   /** @internal TimerEntry fields (the close timeout) */
@@ -177,7 +197,7 @@ export class PollingTransport extends Transport implements TimerEntry {
   }
 
   #onData(req: IncomingMessage, res: ServerResponse): void {
-    if (this.#dataReq !== null) {
+    if (this.#dataReq !== null || this.#delivering) {
       this.host?.onTransportError(this, "data request overlap from client");
       res.writeHead(400);
       res.end();
@@ -199,6 +219,8 @@ export class PollingTransport extends Transport implements TimerEntry {
     this.#dataBinary = binary;
     this.#chunks = [];
     this.#dataBytes = 0;
+    this.#block = null;
+    this.#blockUsed = 0;
     req.on("data", this.#onPostData);
     req.on("end", this.#onPostEnd);
     req.on("close", this.#onPostClose);
@@ -215,27 +237,60 @@ export class PollingTransport extends Transport implements TimerEntry {
       tooLarge(req, res);
       return;
     }
-    this.#chunks.push(buf);
+    if (buf.length >= SMALL_CHUNK) {
+      this.#sealBlock();
+      this.#chunks.push(buf);
+      return;
+    }
+    if (this.#block === null || this.#blockUsed + buf.length > this.#block.length) {
+      this.#sealBlock();
+      this.#block = Buffer.allocUnsafe(BODY_BLOCK);
+    }
+    buf.copy(this.#block, this.#blockUsed);
+    this.#blockUsed += buf.length;
   };
+
+  /** Moves the used part of the current block to the chunk list. */
+  #sealBlock(): void {
+    if (this.#block !== null && this.#blockUsed > 0) this.#chunks.push(this.#block.subarray(0, this.#blockUsed));
+    this.#block = null;
+    this.#blockUsed = 0;
+  }
 
   #onPostEnd = (): void => {
     const req = this.#dataReq as IncomingMessage;
     const res = this.#dataRes as ServerResponse;
-    const chunks = this.#chunks;
     const size = this.#dataBytes;
     const binary = this.#dataBinary;
+    this.#sealBlock();
+    const chunks = this.#chunks;
     this.#cleanupPost();
     const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
     let packets: DecodedPacket[];
     if (this.protocol === 4) packets = decodePayload(body.toString("utf8"));
     else if (binary) packets = decodePayloadV3Binary(body);
     else packets = decodePayloadV3Text(body.toString("utf8"));
-    this.#deliver(packets);
-    if (res.headersSent || res.writableEnded) return;
+    this.#deliverFrom(packets, 0, req, res);
+  };
+
+  /**
+   * Delivers `packets` from `start`, at most DELIVERY_SLICE per turn, then
+   * answers the POST. Until then a new POST counts as an overlap, so the
+   * packets of two POSTs are never interleaved.
+   */
+  #deliverFrom(packets: DecodedPacket[], start: number, req: IncomingMessage, res: ServerResponse): void {
+    const end = Math.min(packets.length, start + DELIVERY_SLICE);
+    const more = this.#deliver(packets, start, end) && end < packets.length;
+    this.#delivering = more;
+    if (more) {
+      setImmediate(() => this.#deliverFrom(packets, end, req, res));
+      return;
+    }
+    if (res.headersSent || res.writableEnded || res.destroyed) return;
     // text/html rather than text/plain: some user agents offered a download otherwise.
     res.writeHead(200, this.#headers(req, { "Content-Type": "text/html", "Content-Length": "2" }));
     res.end("ok");
-  };
+  }
 
   #onPostClose = (): void => {
     if (this.#dataReq === null) return;
@@ -252,18 +307,22 @@ export class PollingTransport extends Transport implements TimerEntry {
     }
     this.#dataReq = this.#dataRes = null;
     this.#chunks = [];
+    this.#block = null;
+    this.#blockUsed = 0;
   }
 
-  #deliver(packets: DecodedPacket[]): void {
-    for (let i = 0; i < packets.length; i++) {
-      if (this.readyState === "closed") return;
+  /** Delivers packets[start..end); false once the transport closed or the client sent a close packet. */
+  #deliver(packets: DecodedPacket[], start: number, end: number): boolean {
+    for (let i = start; i < end; i++) {
+      if (this.readyState === "closed") return false;
       const packet = packets[i];
       if (packet.type === "close") {
         this.#onClientClose();
-        return;
+        return false;
       }
       this.host?.onTransportPacket(this, packet);
     }
+    return this.readyState !== "closed";
   }
 
   /** A close packet from the client: release the pending GET, then close. */
