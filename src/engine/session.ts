@@ -378,9 +378,15 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
     this.#callbacks = null;
     this.#closeAfterFlush = false;
     const transport = this.transport;
-    // A pending GET still gets the close packet; nothing else waits for the client.
-    transport.discard();
-    transport.close();
+    if (reason === "buffer overflow") {
+      // The client does not read: a close frame queued behind megabytes of
+      // unread data would hold them (and this session) until ws gives up.
+      transport.abort();
+    } else {
+      // A pending GET still gets the close packet; nothing else waits for the client.
+      transport.discard();
+      transport.close();
+    }
     this.server.onSessionClose(this);
     this.emit("close", reason, description);
   }

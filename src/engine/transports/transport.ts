@@ -72,6 +72,15 @@ export abstract class Transport {
     this.discarded = true;
   }
 
+  /**
+   * Ends the transport at once, dropping whatever it still holds for the
+   * client (a client that stopped reading would never take it).
+   */
+  abort(): void {
+    this.discard();
+    this.close();
+  }
+
   /** Marks the transport closed and tells the host, once. */
   protected finishClose(): void {
     if (this.readyState === "closed") return;

@@ -228,6 +228,15 @@ export class WebSocketTransport extends Transport {
     this.host?.onTransportError(this, err?.message || "websocket error", err);
   };
 
+  /** Destroys the connection without a closing handshake: the unsent frames are released now. */
+  override abort(): void {
+    if (this.readyState !== "open") return;
+    this.discard();
+    this.readyState = "closing";
+    this.#ws.terminate();
+    this.finishClose();
+  }
+
   /** Closes with a close frame without status code (clients see 1005), as engine.io does. */
   close(): void {
     if (this.readyState !== "open") return;
