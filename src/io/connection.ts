@@ -88,7 +88,9 @@ export class Connection implements TimerEntry {
    */
   writeToEngine(encoded: any[], opts: WriteOptions): void {
     const conn = this.conn;
-    if (opts.volatile && !conn.transport.writable) return;
+    // Volatile: the engine drops single messages itself; a header and its
+    // attachments are judged here, together, by the same rule.
+    if (opts.volatile && (!conn.transport.writable || (encoded.length > 1 && this.#nearlyFull()))) return;
     const caches = opts.caches;
     if (encoded.length === 1) {
       const send: SendOptions = {
@@ -103,6 +105,12 @@ export class Connection implements TimerEntry {
     for (let i = 0; i < encoded.length; i++) {
       conn.write(encoded[i], { compress: opts.compress, cache: caches?.[i] });
     }
+  }
+
+  /** Whether over half of the engine's outbound buffer is in use (volatile packets are dropped then). */
+  #nearlyFull(): boolean {
+    const max = (this.conn.server?.opts as { maxBufferedBytes?: number } | undefined)?.maxBufferedBytes;
+    return max !== undefined && this.conn.bufferedAmount > max / 2;
   }
 
   /** Closes the connection; every socket disconnects with "forced server close". */

@@ -18,15 +18,17 @@ describe("engine heartbeat (v4: the server pings)", () => {
   it("polling: a ping arrives in a GET after pingInterval; the pong re-arms the next one", async () => {
     const h = await startEngine({ pingInterval: 80, pingTimeout: 1000 });
     const connection = waitFor<[EngineSocket]>(h.engine, "connection");
+    // Lower bounds are measured from before the request that arms the timer,
+    // so a slow machine can only make the measured interval longer.
+    let started = Date.now();
     const { sid } = await pollingHandshake(h);
     const [conn] = await connection;
-    let started = Date.now();
     expect((await pollGet(h, sid)).text).toBe("2");
     expect(Date.now() - started).toBeGreaterThanOrEqual(60);
     const heartbeat = waitFor(conn, "heartbeat");
+    started = Date.now();
     expect((await pollPost(h, sid, "3")).text).toBe("ok");
     await heartbeat;
-    started = Date.now();
     expect((await pollGet(h, sid)).text).toBe("2");
     expect(Date.now() - started).toBeGreaterThanOrEqual(60);
   });
@@ -41,7 +43,7 @@ describe("engine heartbeat (v4: the server pings)", () => {
     expect(await ws.next()).toBe("2");
     const pinged = Date.now();
     expect((await closed)[0]).toBe("ping timeout");
-    expect(Date.now() - pinged).toBeGreaterThanOrEqual(40);
+    expect(Date.now() - pinged).toBeGreaterThanOrEqual(25);
     await ws.closed;
   });
 
@@ -82,7 +84,7 @@ describe("engine heartbeat (v4: the server pings)", () => {
     ws.send("4busy");
     const [reason] = await closed;
     expect(reason).toBe("ping timeout");
-    expect(Date.now() - pinged).toBeGreaterThanOrEqual(500);
+    expect(Date.now() - pinged).toBeGreaterThanOrEqual(450);
   });
 
   it.each(MODES)("the official client stays connected over many ping cycles (%s)", async (mode) => {
