@@ -3,7 +3,7 @@
  * connection stays up but it never answers), Redis restarted under running
  * nodes, and malformed or foreign messages on every channel.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import notepack from "notepack.io";
 import {
   CLIENT_KINDS,
@@ -21,6 +21,8 @@ import {
 } from "./helpers/cluster.js";
 
 afterEach(closeAll);
+// Tests start server processes and wait out request timeouts: allow for a loaded machine.
+vi.setConfig({ testTimeout: 30000 });
 
 const REQUESTS_TIMEOUT = 1000;
 

@@ -139,7 +139,8 @@ async function roomsReady(cl: Cluster): Promise<void> {
 /** Registers the scenarios for each configuration (call at the top level of a test file). */
 export function crossNodeSuite(configs: Config[]): void {
   afterEach(closeAll);
-  describe.each(configs)("cross-node over Redis: $name", (config) => {
+  // Each test starts three server processes: allow for a loaded machine.
+  describe.each(configs)("cross-node over Redis: $name", { timeout: 30000 }, (config) => {
   it("broadcasts to the whole namespace, to rooms, except rooms, each client once", async () => {
     const cl = await cluster(config);
     const { a } = cl;
