@@ -256,6 +256,7 @@ export class RawWebSocket {
   readonly closed: Promise<void>;
   answerPings = true;
   #buffer: Buffer = Buffer.alloc(0);
+  #discard = false;
   #headDone = false;
   #fragments: Buffer[] = [];
   #fragmentOpcode = 0;
@@ -325,6 +326,14 @@ export class RawWebSocket {
     this.socket.resume();
   }
 
+  /** Reads again but throws away whatever arrives (to see the end of a flooded connection). */
+  drain(): void {
+    this.#discard = true;
+    this.#buffer = Buffer.alloc(0);
+    this.#inbox.length = 0;
+    this.socket.resume();
+  }
+
   /** A TCP reset (RST), not an orderly close. */
   reset(): void {
     if (!this.socket.destroyed) this.socket.resetAndDestroy();
@@ -365,6 +374,7 @@ export class RawWebSocket {
   }
 
   #onData(chunk: Buffer): void {
+    if (this.#discard) return;
     this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
     if (!this.#headDone) {
       const end = this.#buffer.indexOf("\r\n\r\n");
