@@ -475,3 +475,29 @@ export function fetchText(
     `${init.method ?? "GET"} ${path}`,
   );
 }
+
+/**
+ * The leak check every class ends with: one warm-up round of `attack`
+ * (compiles code paths, fills lazy caches), a heap baseline, `rounds` more
+ * rounds while the canary keeps echoing, then every server-side object of
+ * the attack's connections must be collectable and the heap back near its
+ * baseline. `settle` waits for the server to finish with the attack.
+ */
+export async function expectNoLeak(
+  handle: IoServerHandle,
+  canary: Canary,
+  attack: () => Promise<void>,
+  { rounds = 5, minTracked = 1, settle }: { rounds?: number; minTracked?: number; settle?: () => Promise<void> } = {},
+): Promise<void> {
+  await attack();
+  await settle?.();
+  const baseline = await settledHeap();
+  const tracker = new LeakTracker(handle);
+  await canary.during(async () => {
+    for (let i = 0; i < rounds; i++) await attack();
+  });
+  await settle?.();
+  expect(tracker.tracked).toBeGreaterThanOrEqual(minTracked);
+  await tracker.expectCollected();
+  await expectHeapNear(baseline);
+}
