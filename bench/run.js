@@ -1,7 +1,7 @@
 // tidewire vs socket.io 4.8 benchmark runner (`npm run bench [-- options]`).
 // Server under test pinned to core 0, load generators (and this runner) on
 // core 1; targets alternate A B A B over the rounds of each scenario.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -56,11 +56,12 @@ const USAGE = `usage: npm run bench -- [options]
   --out <file>            JSON output (default bench/results/bench-<date>.json, plus latest.json)
   --profile <who>         CPU-profile the measured windows: server | load | all; files in
                           bench/results/profiles/, summarised at the end
+  --report <file.json>    print the tables (text and Markdown) of a saved run again, and exit
   --list                  list the scenarios
 scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`;
 
 function parseArgs(argv) {
-  const opts = { mode: "full", scenarios: [], targets: [], rounds: null, retries: null, workers: null, durationMs: null, out: null, list: false, profile: null };
+  const opts = { mode: "full", scenarios: [], targets: [], rounds: null, retries: null, workers: null, durationMs: null, out: null, list: false, profile: null, report: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -79,6 +80,7 @@ function parseArgs(argv) {
     else if (a === "--duration") opts.durationMs = positiveInt(value(), a);
     else if (a === "--out") opts.out = value();
     else if (a === "--list") opts.list = true;
+    else if (a === "--report") opts.report = value();
     else if (a === "--profile") {
       opts.profile = value();
       if (!["server", "load", "all"].includes(opts.profile)) throw new Error(`--profile expects server, load or all, got "${opts.profile}"`);
@@ -205,6 +207,24 @@ async function runOnce(scenario, target, round, mode) {
   }
 }
 
+function markdownHeading(results) {
+  const { mode } = results;
+  return `Measured ${results.date.slice(0, 16).replace("T", " ")} UTC (${mode.name} mode, ${mode.rounds} rounds, ${mode.durationMs} ms windows, node ${results.node}, ${results.cpu}):`;
+}
+
+/**
+ * Summaries of a saved results file, recomputed from its raw runs with the
+ * current metric definitions.
+ */
+function rebuildReport(saved) {
+  const scenarios = saved.scenarios.map((s) => {
+    const def = SCENARIOS.find((d) => d.name === s.name);
+    if (!def) throw new Error(`unknown scenario "${s.name}" in the saved results`);
+    return { ...s, metrics: def.metrics, ...summarizeScenario(def, s.runs, saved.targets) };
+  });
+  return { ...saved, scenarios };
+}
+
 /** Largest share (%) of the server's or load generator's core that other processes took during a run. */
 function contention(run) {
   if (!run.ok) return 0;
@@ -237,6 +257,12 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.list) {
     for (const s of SCENARIOS) console.log(`${s.name.padEnd(16)} ${s.title}`);
+    return;
+  }
+  if (opts.report) {
+    const results = rebuildReport(JSON.parse(readFileSync(opts.report, "utf8")));
+    console.log(textTable(results));
+    console.log(`\n${markdownHeading(results)}\n\n${markdownTable(results)}`);
     return;
   }
   const mode = { ...MODES[opts.mode], name: opts.mode };
@@ -319,7 +345,7 @@ async function main() {
   const json = JSON.stringify(results, null, 2);
   writeFileSync(out, json);
   writeFileSync(`${dir}latest.json`, json);
-  writeFileSync(`${dir}latest.md`, `Measured ${results.date.slice(0, 10)} (${mode.name}, ${mode.rounds} rounds, node ${results.node}):\n\n${markdownTable(results)}\n`);
+  writeFileSync(`${dir}latest.md`, `${markdownHeading(results)}\n\n${markdownTable(results)}\n`);
   for (const s of scenarios) {
     for (const run of s.runs) for (const file of run.profiles ?? []) console.log(`\n${summarizeProfile(file, 15)}`);
   }

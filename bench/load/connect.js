@@ -57,11 +57,12 @@ export function runBounded(count, concurrency, task, timeoutMs) {
  * Opens a direct WebSocket session and connects it to `/`.
  * @param {number} port
  * @param {(err: Error) => void} onLateError called for failures after the connection succeeded
+ * @param {{ largeReads?: boolean }} [options] see SioWsClient
  * @returns {Promise<SioWsClient>}
  */
-export function connectWs(port, onLateError) {
+export function connectWs(port, onLateError, options = {}) {
   return new Promise((resolve, reject) => {
-    const client = new SioWsClient({ port });
+    const client = new SioWsClient({ port, ...options });
     client.onconnect = () => {
       client.onerror = onLateError;
       resolve(client);

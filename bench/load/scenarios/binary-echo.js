@@ -9,8 +9,8 @@ let clients = [];
 
 /** @param {import("../worker.js").LoadContext} ctx */
 export async function setup(ctx) {
-  const { clients: n, concurrency } = ctx.params;
-  clients = await runBounded(n, concurrency, () => connectWs(ctx.port, ctx.error), 30000);
+  const { clients: n, concurrency, largeReads } = ctx.params;
+  clients = await runBounded(n, concurrency, () => connectWs(ctx.port, ctx.error, { largeReads: largeReads === 1 }), 30000);
 }
 
 /** @param {import("../worker.js").LoadContext} ctx */
