@@ -172,11 +172,13 @@ export class Server extends EventEmitter implements EngineContext {
       socket.removeListener("error", ignoreError);
       const query = queryOf(req);
       const session = Object.prototype.hasOwnProperty.call(this.clients, query.sid) ? this.clients[query.sid] : null;
-      // Only an open polling session with no upgrade behind or under way may move to this socket.
+      // Only an open polling session with no upgrade behind or under way may move to this socket:
+      // a session opened on WebSocket is never taken over by another one that knows its id.
       const acceptable =
         query.transport === "websocket" &&
         session !== null &&
         session.readyState === "open" &&
+        session.transport.name === "polling" &&
         !session.upgrading &&
         !session.upgraded;
       if (!acceptable) {
