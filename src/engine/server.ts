@@ -126,7 +126,8 @@ export class Server extends EventEmitter implements EngineContext {
     socket.on("error", ignoreError);
     // The parser may reuse this buffer once the event returns.
     const head = Buffer.from(upgradeHead);
-    const res = new UpgradeResponse(req, socket);
+    // The stand-in response exists only for middlewares: an idle connection must not keep one.
+    const res = this.middlewares.length > 0 ? new UpgradeResponse(req, socket) : null;
     const verified = (code?: ErrorCode, context?: ErrorContext): void => {
       if (code !== undefined) {
         this.#connectionError(req, code, context);
@@ -134,8 +135,10 @@ export class Server extends EventEmitter implements EngineContext {
         return;
       }
       // Middlewares such as express-session set their headers when writeHead() is called.
-      res.writeHead();
-      upgradeHeaders.set(req, res.headers);
+      if (res !== null) {
+        res.writeHead();
+        upgradeHeaders.set(req, res.headers);
+      }
       const query = queryOf(req);
       if (query.sid || query.transport !== "websocket") this.#acceptUpgrade(req, socket, head);
       else this.#handshake(req, null, socket, head);

@@ -46,7 +46,6 @@ export class Connection implements TimerEntry {
     this.#decoder = new server._parser.Decoder();
     this.#decoder.on("decoded", this.#onDecoded);
     conn.on("data", this.#onData);
-    conn.on("error", this.#onError);
     conn.on("close", this.#onClose);
     timers.arm(this, server._connectTimeout);
     // Socket.IO v2 clients are connected to the main namespace implicitly.
@@ -207,7 +206,6 @@ export class Connection implements TimerEntry {
   #onClose = (reason: DisconnectReason | string, description?: unknown): void => {
     timers.disarm(this);
     this.conn.off("data", this.#onData);
-    this.conn.off("error", this.#onError);
     this.conn.off("close", this.#onClose);
     for (const socket of this.#sockets.values()) socket.onClose(reason as DisconnectReason, description);
     this.#sockets.clear();

@@ -41,8 +41,6 @@ export type Event = [string, ...any[]];
 /** The per-emit flags a socket carries until its next emit. */
 const NO_FLAGS: Readonly<BroadcastFlags> = Object.freeze({});
 
-function noop(): void {}
-
 /**
  * One client's connection to one namespace. Created by the namespace when
  * the client sends CONNECT; `id` is fresh per namespace connection and is
@@ -66,13 +64,12 @@ export class Socket<
   recovered = false;
   /** Private session id for connection-state recovery. @internal */
   pid?: string;
-  /** Pending acknowledgements, by packet id. Read by adapters. */
-  readonly acks = new Map<number, (...args: any[]) => void>();
+  #acks?: Map<number, (...args: any[]) => void>;
   #auth: Record<string, unknown>;
   #issued = Date.now();
   #handshake?: Handshake;
   #flags: BroadcastFlags = NO_FLAGS;
-  #fns: Array<(event: Event, next: (err?: Error) => void) => void> = [];
+  #fns?: Array<(event: Event, next: (err?: Error) => void) => void>;
   #anyListeners?: Array<(...args: any[]) => void>;
   #anyOutgoingListeners?: Array<(...args: any[]) => void>;
   #closed = false;
@@ -88,8 +85,6 @@ export class Socket<
     this.client = client;
     this.adapter = nsp.adapter;
     this.#auth = auth;
-    // An unhandled "error" must never crash the process.
-    this.on("error", noop);
     if (previousSession) {
       this.id = previousSession.sid;
       this.pid = previousSession.pid;
@@ -104,6 +99,11 @@ export class Socket<
       this.id = client.conn.protocol === 3 ? legacyId(nsp.name, client.conn.id) : generateId();
       if (nsp.server._opts.connectionStateRecovery) this.pid = generateId();
     }
+  }
+
+  /** Pending acknowledgements, by packet id (created on first use). Read and written by adapters. */
+  get acks(): Map<number, (...args: any[]) => void> {
+    return (this.#acks ??= new Map());
   }
 
   /** What the client sent when it connected: headers, query, auth, address... */
@@ -236,7 +236,7 @@ export class Socket<
 
   /** Registers a middleware run for every incoming event: `fn([event, ...args], next)`. */
   use(fn: (event: Event, next: (err?: Error) => void) => void): this {
-    this.#fns.push(fn);
+    (this.#fns ??= []).push(fn);
     return this;
   }
 
@@ -336,7 +336,8 @@ export class Socket<
 
   /** @internal Reports an error to the application's "error" listeners. */
   onError(err: Error): void {
-    this.emitReserved("error", err);
+    // An unhandled "error" must never crash the process.
+    if (this.listenerCount("error") > 0) this.emitReserved("error", err);
   }
 
   /** @internal Ends this socket; `reason` is one of socket.io's disconnect reasons. */
@@ -364,14 +365,21 @@ export class Socket<
     if (packet.id != null) args.push(this.#ackFor(packet.id));
     const any = this.#anyListeners;
     if (any && any.length) for (const listener of any.slice()) listener.apply(this, args);
-    if (this.#fns.length === 0) {
-      this.emitUntyped.apply(this, args as [string, ...any[]]);
+    const fns = this.#fns;
+    if (fns === undefined || fns.length === 0) {
+      this.#dispatch(args);
       return;
     }
-    runMiddlewares(this.#fns, args as Event, (err) => {
+    runMiddlewares(fns, args as Event, (err) => {
       if (err) return this.onError(err);
-      if (this.connected) this.emitUntyped.apply(this, args as [string, ...any[]]);
+      if (this.connected) this.#dispatch(args);
     });
+  }
+
+  #dispatch(args: any[]): void {
+    // A client may name its event "error": with no listener, EventEmitter would throw.
+    if (args[0] === "error" && this.listenerCount("error") === 0) return;
+    this.emitUntyped.apply(this, args as [string, ...any[]]);
   }
 
   /** A once-only function that answers the client's event `id`. */
@@ -386,9 +394,9 @@ export class Socket<
   }
 
   #onAck(packet: Packet): void {
-    const ack = this.acks.get(packet.id as number);
+    const ack = this.#acks?.get(packet.id as number);
     if (typeof ack !== "function") return; // unknown or already answered: ignored
-    this.acks.delete(packet.id as number);
+    this.#acks!.delete(packet.id as number);
     ack.apply(this, packet.data ?? []);
   }
 
