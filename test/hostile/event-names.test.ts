@@ -14,6 +14,7 @@ afterEach(closeAll);
 
 const INVALID: Array<[string, string[], Buffer?]> = [
   ["an object", ['42[{"a":1},"x"]']],
+  ["an object with its own toString", ['42[{"toString":"x","valueOf":1},"y"]']],
   ["an array", ['42[["x"],"y"]']],
   ["null", ['42[null,"x"]']],
   ["true", ["42[true]"]],
