@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import type { ParentNamespace } from "../../src/index.js";
 import {
   Canary,
   closeAll,
@@ -101,7 +102,7 @@ describe("hostile: floods", () => {
 
   it("2,000 dynamic namespaces are removed when they empty (cleanupEmptyChildNamespaces)", async () => {
     const handle = await echoServer({ cleanupEmptyChildNamespaces: true });
-    const parent = handle.io.of(/^\/dyn-\d+$/);
+    const parent = handle.io.of(/^\/dyn-\d+$/) as ParentNamespace;
     parent.use((socket, next) => next(socket.nsp.name.endsWith("7") ? new Error("refused") : undefined));
     const canary = await Canary.connect(handle);
     const before = handle.io._nsps.size;

@@ -14,27 +14,43 @@ import * as http from "node:http";
 import * as net from "node:net";
 import { expect } from "vitest";
 import type { Socket as ClientSocket } from "socket.io-client";
+import { Server, type ServerOptions } from "../../src/index.js";
 import {
   closeAll,
+  closeHttpServer,
   connectClient,
-  createIoServer,
+  listen,
   onClose,
   withTimeout,
   type ClientOptions,
-  type IoServerHandle,
   type TransportMode,
 } from "../helpers/io.js";
-import type { ServerOptions } from "../helpers/impl.js";
 
-export { closeAll, onClose, withTimeout, type IoServerHandle };
+export { closeAll, onClose, withTimeout };
 
 export const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 // ---- server and canary -------------------------------------------------------
 
-/** A tidewire server on 127.0.0.1:0 whose sockets answer `echo` with what they got. */
-export async function echoServer(opts: Partial<ServerOptions> = {}): Promise<IoServerHandle> {
-  const handle = await createIoServer(opts);
+/** A tidewire server attached to an http server on 127.0.0.1. */
+export interface IoServerHandle {
+  io: Server;
+  httpServer: http.Server;
+  port: number;
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+}
+
+/** A tidewire server on 127.0.0.1:0 whose sockets answer `echo` with what they got; closed by closeAll(). */
+export async function echoServer(opts: ServerOptions = {}): Promise<IoServerHandle> {
+  const httpServer = http.createServer();
+  const io = new Server(httpServer, opts);
+  onClose(async () => {
+    await withTimeout(io.close(), 3000, "io.close()").catch(() => undefined);
+    await closeHttpServer(httpServer);
+  });
+  const port = await listen(httpServer);
+  const handle: IoServerHandle = { io, httpServer, port, url: `http://127.0.0.1:${port}` };
   handle.io.on("connection", (socket) => {
     socket.on("echo", (value: unknown, ack?: unknown) => {
       if (typeof ack === "function") ack(value);
@@ -59,7 +75,7 @@ export class Canary {
   }
 
   static async connect(handle: IoServerHandle, mode: TransportMode = "websocket", opts: ClientOptions = {}): Promise<Canary> {
-    const canary = new Canary(await connectClient(handle, mode, opts));
+    const canary = new Canary(await connectClient(handle.url, mode, opts));
     await canary.echo();
     return canary;
   }
