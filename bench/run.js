@@ -11,18 +11,28 @@ import { smokeCheck } from "./smoke.js";
 import { summarizeScenario, textTable, markdownTable } from "./lib/report.js";
 import { sampleCores, busyPercent } from "./lib/core-usage.js";
 import { summarizeProfile } from "./lib/profile-summary.js";
+import { PrivateRedis } from "./lib/redis-server.js";
 
 const SERVER_CORE = 0;
 const LOAD_CORE = 1;
+/**
+ * The private redis-server of multi-node scenarios shares the load
+ * generator's core: every node under test keeps core 0 to itself and the
+ * others; its CPU is measured apart and not counted as disturbance.
+ */
+const REDIS_CORE = LOAD_CORE;
 /**
  * Servers under test. `raw` is the calibration server (bench/calibrate): run
  * it explicitly to measure the load generator's ceiling; it speaks WebSocket only.
  */
 const TARGETS = {
-  "socket.io": { script: "server.js", args: (scenario) => ["socket.io", scenario], polling: true },
-  tidewire: { script: "server.js", args: (scenario) => ["tidewire", scenario], polling: true },
-  raw: { script: "calibrate/raw-server.js", args: (scenario) => [scenario], polling: false },
+  "socket.io": { script: "server.js", args: (scenario) => ["socket.io", scenario], polling: true, redis: true },
+  tidewire: { script: "server.js", args: (scenario) => ["tidewire", scenario], polling: true, redis: true },
+  raw: { script: "calibrate/raw-server.js", args: (scenario) => [scenario], polling: false, redis: false },
 };
+
+/** Whether a target can run a scenario (polling transport, Redis adapter). */
+const supports = (target, scenario) => (!scenario.polling || TARGETS[target].polling) && (!scenario.redis || TARGETS[target].redis);
 const ALL_TARGETS = Object.keys(TARGETS);
 const DEFAULT_TARGETS = ["socket.io", "tidewire"];
 
@@ -107,9 +117,48 @@ function positiveInt(text, flag) {
 
 const log = (...args) => console.error(...args);
 
-function startServer(target, scenario) {
+/**
+ * @param {string} target
+ * @param {string} scenario
+ * @param {string[]} [extraArgs] appended to the server's arguments (a multi-node scenario's Redis port)
+ * @param {string} [label] suffix of the process name (the node)
+ */
+function startServer(target, scenario, extraArgs = [], label = "") {
   const { script, args } = TARGETS[target];
-  return new PinnedChild(`server ${target}/${scenario}`, SERVER_CORE, script, args(scenario), { nodeArgs: ["--expose-gc"] });
+  return new PinnedChild(`server ${target}/${scenario}${label}`, SERVER_CORE, script, [...args(scenario), ...extraArgs], { nodeArgs: ["--expose-gc"] });
+}
+
+/** How long the nodes of a multi-node run may take to all subscribe to Redis. */
+const NODES_READY_TIMEOUT_MS = 10000;
+
+/** Waits until `node` sees `count` nodes subscribed to the namespace's Redis channels. */
+async function waitForNodes(node, count) {
+  const deadline = Date.now() + NODES_READY_TIMEOUT_MS;
+  for (;;) {
+    const { nodes } = await node.request("stats", {}, NODES_READY_TIMEOUT_MS);
+    if (nodes === count) return;
+    if (Date.now() > deadline) throw new Error(`only ${nodes} of ${count} nodes subscribed to Redis within ${NODES_READY_TIMEOUT_MS} ms`);
+    await sleep(20);
+  }
+}
+
+/**
+ * Sums the nodes' window measurements into one server result: CPU summed,
+ * wall time the longest; per-node CPU kept in `nodes`.
+ */
+function combineNodes(results) {
+  if (results.length === 1) return results[0];
+  const sum = (key) => results.reduce((acc, r) => acc + r[key], 0);
+  return {
+    cpuUser: sum("cpuUser"),
+    cpuSystem: sum("cpuSystem"),
+    elapsedMs: Math.max(...results.map((r) => r.elapsedMs)),
+    baseline: null,
+    after: null,
+    profile: null,
+    profiles: results.map((r) => r.profile).filter(Boolean),
+    nodes: results.map((r) => ({ cpu: r.cpuUser + r.cpuSystem, elapsedMs: r.elapsedMs })),
+  };
 }
 
 /** Starts a target's server and runs the official-client smoke check against it. */
@@ -132,10 +181,24 @@ async function runOnce(scenario, target, round, mode) {
   const profileDir = fileURLToPath(new URL("./results/profiles/", import.meta.url));
   const profilePath = (who) =>
     mode.profile === who || mode.profile === "all" ? `${profileDir}${scenario.name}-${target}-r${round}-${who}.cpuprofile` : null;
-  const server = startServer(target, scenario.name);
+  const nodeCount = scenario.servers ?? 1;
+  /** @type {PinnedChild[]} */
+  const servers = [];
   const workers = [];
+  let redis = null;
   try {
-    const { port } = await server.ready;
+    if (scenario.redis) redis = await PrivateRedis.start(REDIS_CORE);
+    for (let k = 0; k < nodeCount; k++) {
+      const label = nodeCount > 1 ? ` node ${"ABCDEFGH"[k] ?? k}` : "";
+      servers.push(startServer(target, scenario.name, redis ? [String(redis.port)] : [], label));
+    }
+    const ports = (await Promise.all(servers.map((s) => s.ready))).map((r) => r.port);
+    const port = ports[0];
+    if (redis) await waitForNodes(servers[0], nodeCount);
+    const nodeProfile = (k) => (nodeCount > 1 ? profilePath("server")?.replace(".cpuprofile", `-node${k}.cpuprofile`) : profilePath("server"));
+    const markServers = (args = {}, timeoutMs) =>
+      Promise.all(servers.map((s, k) => s.request("mark", { ...args, profile: nodeProfile(k) }, timeoutMs)));
+    const endServers = async (args, timeoutMs) => combineNodes(await Promise.all(servers.map((s) => s.request("end", args, timeoutMs))));
     const params = scenario.params(mode);
     const workerCount = Math.min(mode.workers ?? scenario.workers, scenario.maxWorkers ?? Infinity);
     for (let i = 0; i < workerCount; i++) workers.push(new PinnedChild(`load ${i}`, LOAD_CORE, "load/worker.js", []));
@@ -145,7 +208,7 @@ async function runOnce(scenario, target, round, mode) {
       Promise.all(workers.map((w, i) => w.request("mark", { profile: profilePath("load")?.replace(".cpuprofile", `${i}.cpuprofile`) })));
     await Promise.all(
       workers.map((w, index) =>
-        w.request("setup", { scenario: scenario.name, port, params: workerParams(params, index, workers.length), index, count: workers.length }, 60000),
+        w.request("setup", { scenario: scenario.name, port, ports, params: workerParams(params, index, workers.length), index, count: workers.length }, 60000),
       ),
     );
     const gc = scenario.kind === "memory";
@@ -154,26 +217,30 @@ async function runOnce(scenario, target, round, mode) {
     let srv;
     let coresBefore;
     let coresAfter;
+    let redisCpu0 = NaN;
+    let redisCpu = NaN;
     if (scenario.kind === "throughput") {
       await all("start");
       await sleep(mode.warmupMs);
-      await server.request("mark", { profile: profilePath("server") });
+      await markServers();
       await markWorkers();
       coresBefore = sampleCores();
-      await sleep(mode.durationMs);
+      if (redis) redisCpu0 = redis.cpuSeconds();
+      await sleep(scenarioDuration(scenario, mode));
+      if (redis) redisCpu = redis.cpuSeconds() - redisCpu0;
       coresAfter = sampleCores();
       loads = await all("end");
-      srv = await server.request("end");
+      srv = await endServers();
       await all("stop");
       windowMs = Math.max(...loads.map((l) => l.elapsedMs));
     } else {
-      await server.request("mark", { gc, profile: profilePath("server") }, 30000);
+      await markServers({ gc }, 30000);
       await markWorkers();
       coresBefore = sampleCores();
       const starts = await all("start", {}, (params.timeoutMs ?? 30000) + 5000);
       coresAfter = sampleCores();
       loads = await all("end");
-      srv = await server.request("end", { gc }, 30000);
+      srv = await endServers({ gc }, 30000);
       windowMs = Math.max(...starts.map((s) => s.elapsedMs));
     }
     const sum = (key) => loads.reduce((acc, l) => acc + l[key], 0);
@@ -187,7 +254,9 @@ async function runOnce(scenario, target, round, mode) {
       errorSamples: loads.flatMap((l) => l.errorSamples).slice(0, 5),
       windowMs,
       server: srv,
-      profiles: [srv.profile, ...loads.map((l) => l.profile)].filter(Boolean),
+      profiles: [srv.profile, ...(srv.profiles ?? []), ...loads.map((l) => l.profile)].filter(Boolean),
+      // the private redis-server of a multi-node run (on the load generator's core): CPU seconds of the window
+      redis: redis ? { cpu: redisCpu } : undefined,
       load: {
         workers: loads.length,
         cpu: sum("cpuUser") + sum("cpuSystem"),
@@ -202,8 +271,9 @@ async function runOnce(scenario, target, round, mode) {
     // The server goes first: its side of every connection closes first, so
     // TIME_WAIT lands on the server's port and not on the load generator's
     // ephemeral ports (which the next runs need).
-    await server.stop();
+    await Promise.all(servers.map((s) => s.stop()));
     await Promise.all(workers.map((w) => w.stop()));
+    if (redis) await redis.stop();
   }
 }
 
@@ -225,11 +295,26 @@ function rebuildReport(saved) {
   return { ...saved, scenarios };
 }
 
+/** CPU seconds of a multi-node run's private redis-server in the window (0 without one). */
+function redisCpu(run) {
+  const cpu = run.redis?.cpu;
+  return Number.isFinite(cpu) ? cpu : 0;
+}
+
+/**
+ * The measured window of a throughput run: the scenario's own (shorter)
+ * window unless --duration was given.
+ */
+function scenarioDuration(scenario, mode) {
+  if (mode.durationExplicit || scenario.durationMs === undefined) return mode.durationMs;
+  return Math.min(scenario.durationMs, mode.durationMs);
+}
+
 /** Largest share (%) of the server's or load generator's core that other processes took during a run. */
 function contention(run) {
   if (!run.ok) return 0;
   const serverPct = (100 * (run.server.cpuUser + run.server.cpuSystem)) / (run.server.elapsedMs / 1000);
-  const loadPct = (100 * run.load.cpu) / (run.windowMs / 1000);
+  const loadPct = (100 * (run.load.cpu + redisCpu(run))) / (run.windowMs / 1000);
   const others = Math.max(run.cores.server - serverPct, run.cores.load - loadPct);
   return Number.isFinite(others) ? others : 0;
 }
@@ -271,7 +356,10 @@ async function main() {
     mode.retries = opts.retries;
     mode.budgetMs = Infinity;
   }
-  if (opts.durationMs) mode.durationMs = opts.durationMs;
+  if (opts.durationMs) {
+    mode.durationMs = opts.durationMs;
+    mode.durationExplicit = true;
+  }
   mode.profile = opts.profile;
   mode.workers = opts.workers;
   await pinSelf(LOAD_CORE);
@@ -296,7 +384,7 @@ async function main() {
   const selected = opts.scenarios.length ? SCENARIOS.filter((s) => opts.scenarios.includes(s.name)) : SCENARIOS;
   const started = new Date();
   const scenarios = [];
-  const planned = selected.reduce((n, s) => n + mode.rounds * targets.filter((t) => !s.polling || TARGETS[t].polling).length, 0);
+  const planned = selected.reduce((n, s) => n + mode.rounds * targets.filter((t) => supports(t, s)).length, 0);
   let attemptsDone = 0;
   let plannedDone = 0;
   const retryFits = () => {
@@ -308,7 +396,7 @@ async function main() {
     const runs = [];
     for (let round = 1; round <= mode.rounds; round++) {
       for (const target of targets) {
-        if (scenario.polling && !TARGETS[target].polling) continue;
+        if (!supports(target, scenario)) continue;
         let run = await runOnce(scenario, target, round, mode);
         attemptsDone++;
         plannedDone++;

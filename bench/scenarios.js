@@ -14,13 +14,19 @@
 // `polling: true` marks scenarios that need the polling transport (the `raw`
 // calibration server skips them).
 //
+// Multi-node scenarios: `servers: N` starts N server processes of the target
+// (all on the server core; their CPU is summed), `redis: true` gives each run
+// a private redis-server that the nodes share through their target's Redis
+// adapter (the `raw` server has none and skips them). The load workers get
+// every node's port (ctx.ports). `durationMs` shortens the measured window
+// (unless --duration is given).
+//
 // Adding a scenario: a definition here, a load module exporting setup/start
 // (and optionally stop), and its handlers in bench/server.js SCENARIO_HANDLERS.
-// A multi-server scenario (the cross-node broadcast over Redis) additionally
-// needs run.js to start one server per node and a Redis server; that is the
-// `servers` field this table will grow then — no scenario uses it yet.
 
-/** Server CPU seconds (user + system) of a run's window. */
+/** CPU seconds of a multi-node run's private redis-server in the window (0 without one). */
+const redisCpu = (r) => (Number.isFinite(r.redis?.cpu) ? r.redis.cpu : 0);
+/** Server CPU seconds (user + system) of a run's window (summed over the nodes of a multi-node run). */
 const serverCpu = (r) => r.server.cpuUser + r.server.cpuSystem;
 /** Units per second over the load window (throughput kinds) or the storm (storm kinds). */
 const rate = (r) => r.units / (r.windowMs / 1000);
@@ -56,7 +62,8 @@ export const COMMON_METRICS = [
     key: "othersLoadPct",
     label: "other processes on load-gen core %",
     // the runner shares this core but sleeps through the window
-    value: (r) => Math.max(0, r.cores.load - (100 * r.load.cpu) / (r.windowMs / 1000)),
+    // (and so does a multi-node run's redis-server, measured apart)
+    value: (r) => Math.max(0, r.cores.load - (100 * (r.load.cpu + redisCpu(r))) / (r.windowMs / 1000)),
     format: "int",
   },
 ];
@@ -157,6 +164,28 @@ export const SCENARIOS = [
     metrics: [
       ...throughputMetrics("ops", "op", { throughput: 2, cpu: 0.5 }),
       { key: "deliveries", label: "room deliveries/s", value: (r) => r.deliveries / (r.windowMs / 1000), format: "int" },
+    ],
+  },
+  {
+    name: "cross-node",
+    title: "cross-node: 3 nodes over a private Redis, 300 websocket clients (100 a node) in one room, node A broadcasts small JSON",
+    kind: "throughput",
+    servers: 3,
+    redis: true,
+    durationMs: 1000,
+    workers: 1,
+    // fanout's client side: burst completion is counted over all clients in one process
+    maxWorkers: 1,
+    params: () => ({ clients: 300, concurrency: 100, burst: 10, window: 8 }),
+    metrics: [
+      ...throughputMetrics("deliveries", "delivery", { cpu: 0.4 }),
+      {
+        key: "redisCpuPerUnit",
+        label: "redis-server CPU µs/delivery",
+        value: (r) => (redisCpu(r) * 1e6) / r.units,
+        better: "lower",
+        format: "2",
+      },
     ],
   },
 ];

@@ -7,10 +7,23 @@ import { fileURLToPath } from "node:url";
 
 /** @type {Set<PinnedChild>} */
 const live = new Set();
+/** Other child processes (not node scripts), e.g. a private redis-server. */
+const others = new Set();
 
 /** Sends SIGKILL to every child still running (synchronous: usable in an exit handler). */
 export function killAllChildren() {
   for (const child of live) child.proc.kill("SIGKILL");
+  for (const proc of others) proc.kill("SIGKILL");
+}
+
+/**
+ * Registers a child process to be killed with the others when the runner
+ * exits; it is forgotten once it has exited.
+ * @param {import("node:child_process").ChildProcess} proc
+ */
+export function trackProcess(proc) {
+  others.add(proc);
+  proc.once("exit", () => others.delete(proc));
 }
 
 process.on("exit", killAllChildren);

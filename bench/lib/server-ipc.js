@@ -37,7 +37,7 @@ export function requireHarness(script) {
 /**
  * Serves the runner's commands and reports `ready` with the port.
  * @param {import("node:http").Server} httpServer listening
- * @param {() => object} stats extra counters for the `stats` command
+ * @param {() => object | Promise<object>} stats extra counters for the `stats` command
  */
 export function serveHarness(httpServer, stats) {
   /** Measurement window state. */
@@ -73,7 +73,7 @@ export function serveHarness(httpServer, stats) {
       return result;
     },
     async stats() {
-      return { ...stats(), ...memory() };
+      return { ...(await stats()), ...memory() };
     },
     /** Exits at once: the kernel closes every connection from this side. */
     exit() {

@@ -19,6 +19,8 @@ const SCENARIOS = {
   "polling-echo": () => import("./scenarios/polling-echo.js"),
   "binary-echo": () => import("./scenarios/binary-echo.js"),
   "room-churn": () => import("./scenarios/room-churn.js"),
+  // fanout's client side, its clients spread over the nodes (ctx.ports)
+  "cross-node": () => import("./scenarios/fanout.js"),
 };
 
 /** Error messages kept per window (the count is always exact). */
@@ -33,7 +35,8 @@ process.on("disconnect", () => process.exit(0));
 /**
  * Shared state between this process and the scenario module.
  * @typedef {object} LoadContext
- * @property {number} port
+ * @property {number} port the server's port (the first node's in multi-node scenarios)
+ * @property {number[]} [ports] every node's port, in node order (multi-node scenarios)
  * @property {Record<string, number>} params this worker's share of the scenario parameters
  * @property {number} index worker index
  * @property {number} count number of workers
@@ -56,10 +59,10 @@ function error(err) {
 }
 
 const commands = {
-  async setup({ scenario: name, port, params, index, count }) {
+  async setup({ scenario: name, port, ports, params, index, count }) {
     if (!(name in SCENARIOS)) throw new Error(`unknown scenario ${name}`);
     scenario = await SCENARIOS[name]();
-    ctx = { port, params, index, count, stats: { units: 0, bytes: 0, deliveries: 0, errors: 0 }, running: false, error };
+    ctx = { port, ports, params, index, count, stats: { units: 0, bytes: 0, deliveries: 0, errors: 0 }, running: false, error };
     await scenario.setup(ctx);
     return { errors: ctx.stats.errors, errorSamples };
   },

@@ -6,6 +6,9 @@
 // Unit: one delivery (one tick received by one client). Every client checks
 // that seqs arrive in order without gaps: a lost or duplicated tick counts
 // as an error.
+// cross-node runs the same client side against several nodes (ctx.ports):
+// client i connects to node i mod N, so the driver (client 0) is on node A
+// and node A's broadcasts reach the other nodes' clients through Redis.
 import { connectWs, runBounded } from "../connect.js";
 import { readInt } from "../protocol.js";
 
@@ -28,7 +31,8 @@ export async function setup(ctx) {
   maxInFlight = window;
   remaining = new Array(window * 2).fill(0);
   expected = new Int32Array(n);
-  clients = await runBounded(n, concurrency, () => connectWs(ctx.port, ctx.error), 30000);
+  const ports = ctx.ports ?? [ctx.port];
+  clients = await runBounded(n, concurrency, (i) => connectWs(ports[i % ports.length], ctx.error), 30000);
   await runBounded(
     n,
     concurrency,
