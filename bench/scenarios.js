@@ -182,9 +182,9 @@ export const SCENARIOS = [
       {
         key: "redisCpuPerUnit",
         label: "redis-server CPU µs/delivery",
+        // /proc ticks are 10 ms: over a 1 s window this is a rough figure, shown without a ratio
         value: (r) => (redisCpu(r) * 1e6) / r.units,
-        better: "lower",
-        format: "2",
+        format: "3",
       },
     ],
   },
