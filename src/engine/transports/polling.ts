@@ -64,9 +64,22 @@ export class PollingTransport extends Transport implements TimerEntry {
   _tNext?: TimerEntry | null;
   _tDeadline?: number;
   _tList?: TimerList | null;
+  /*
+   * Listeners, created in the constructor: an arrow in a field initializer
+   * gets its name set at run time by the bundle (keepNames), which gives
+   * every instance's closure its own property store (about 256 bytes each).
+   */
+  readonly #onPollClose: () => void;
+  readonly #onPostData: (chunk: Buffer | string) => void;
+  readonly #onPostEnd: () => void;
+  readonly #onPostClose: () => void;
 
   constructor(ctx: EngineContext, protocol: 3 | 4, supportsBinary: boolean) {
     super(protocol, supportsBinary);
+    this.#onPollClose = () => this.#handlePollClose();
+    this.#onPostData = (chunk) => this.#handlePostData(chunk);
+    this.#onPostEnd = () => this.#handlePostEnd();
+    this.#onPostClose = () => this.#handlePostClose();
     this.#ctx = ctx;
   }
 
@@ -106,14 +119,14 @@ export class PollingTransport extends Transport implements TimerEntry {
     if (this.writable && this.#shouldClose) this.send([NOOP_PACKET], null, false);
   }
 
-  #onPollClose = (): void => {
+  #handlePollClose(): void {
     const res = this.#res;
     if (res === null) return;
     res.removeListener("close", this.#onPollClose);
     this.#req = this.#res = null;
     this.writable = false;
     this.host?.onTransportError(this, "poll connection closed prematurely");
-  };
+  }
 
   send(packets: Packet[], callbacks: Array<() => void> | null, closeAfter: boolean): void {
     const req = this.#req;
@@ -226,7 +239,7 @@ export class PollingTransport extends Transport implements TimerEntry {
     req.on("close", this.#onPostClose);
   }
 
-  #onPostData = (chunk: Buffer | string): void => {
+  #handlePostData(chunk: Buffer | string): void {
     const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
     this.#dataBytes += buf.length;
     if (this.#dataBytes > this.#ctx.opts.maxHttpBufferSize) {
@@ -248,7 +261,7 @@ export class PollingTransport extends Transport implements TimerEntry {
     }
     buf.copy(this.#block, this.#blockUsed);
     this.#blockUsed += buf.length;
-  };
+  }
 
   /** Moves the used part of the current block to the chunk list. */
   #sealBlock(): void {
@@ -257,7 +270,7 @@ export class PollingTransport extends Transport implements TimerEntry {
     this.#blockUsed = 0;
   }
 
-  #onPostEnd = (): void => {
+  #handlePostEnd(): void {
     const req = this.#dataReq as IncomingMessage;
     const res = this.#dataRes as ServerResponse;
     const size = this.#dataBytes;
@@ -271,7 +284,7 @@ export class PollingTransport extends Transport implements TimerEntry {
     else if (binary) packets = decodePayloadV3Binary(body);
     else packets = decodePayloadV3Text(body.toString("utf8"));
     this.#deliverFrom(packets, 0, req, res);
-  };
+  }
 
   /**
    * Delivers `packets` from `start`, at most DELIVERY_SLICE per turn, then
@@ -292,11 +305,11 @@ export class PollingTransport extends Transport implements TimerEntry {
     res.end("ok");
   }
 
-  #onPostClose = (): void => {
+  #handlePostClose(): void {
     if (this.#dataReq === null) return;
     this.#cleanupPost();
     this.host?.onTransportError(this, "data request connection closed prematurely");
-  };
+  }
 
   #cleanupPost(): void {
     const req = this.#dataReq;

@@ -70,9 +70,24 @@ export class WebSocketTransport extends Transport {
   readonly #direct: boolean;
   /** Callback batches of direct writes, in write order (net.Socket completes writes in order). */
   readonly #written: Array<Array<() => void>> = [];
+  /*
+   * Listeners, created in the constructor: an arrow in a field initializer
+   * gets its name set at run time by the bundle (keepNames), which gives
+   * every instance's closure its own property store (about 256 bytes each).
+   */
+  readonly #onWritten: (err?: Error | null) => void;
+  readonly #onDrain: () => void;
+  readonly #onMessage: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void;
+  readonly #onClose: () => void;
+  readonly #onError: (err: Error) => void;
 
   constructor(ws: WebSocket, raw: Duplex, protocol: 3 | 4, supportsBinary: boolean, direct: boolean) {
     super(protocol, supportsBinary);
+    this.#onWritten = (err) => this.#handleWritten(err);
+    this.#onDrain = () => this.#handleDrain();
+    this.#onMessage = (data, isBinary) => this.#handleMessage(data, isBinary);
+    this.#onClose = () => this.#handleClose();
+    this.#onError = (err) => this.#handleError(err);
     this.#ws = ws;
     this.#raw = raw;
     this.#direct = direct;
@@ -201,32 +216,32 @@ export class WebSocketTransport extends Transport {
     }
   }
 
-  #onWritten = (err?: Error | null): void => {
+  #handleWritten(err?: Error | null): void {
     const callbacks = this.#written.shift();
     if (!err && callbacks !== undefined) runCallbacks(callbacks, this);
-  };
+  }
 
-  #onDrain = (): void => {
+  #handleDrain(): void {
     if (this.readyState !== "open" || this.writable) return;
     this.writable = true;
     this.host?.onTransportReady(this);
-  };
+  }
 
-  #onMessage = (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void => {
+  #handleMessage(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     const host = this.host;
     if (host === null) return;
     const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     const input = isBinary ? buf : buf.toString();
     host.onTransportPacket(this, this.protocol === 4 ? decodePacket(input) : decodePacketV3(input));
-  };
+  }
 
-  #onClose = (): void => {
+  #handleClose(): void {
     this.finishClose();
-  };
+  }
 
-  #onError = (err: Error): void => {
+  #handleError(err: Error): void {
     this.host?.onTransportError(this, err?.message || "websocket error", err);
-  };
+  }
 
   /** Destroys the connection without a closing handshake: the unsent frames are released now. */
   override abort(): void {
