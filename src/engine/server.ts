@@ -97,25 +97,28 @@ export class Server extends EventEmitter implements EngineContext {
   handleRequest(req: IncomingMessage, res: ServerResponse): void {
     if (log.enabled) log('handling "%s" request "%s"', req.method, req.url);
     queryOf(req);
-    const verified = (code?: ErrorCode, context?: ErrorContext): void => {
-      if (code !== undefined) {
-        this.#connectionError(req, code, context);
-        abortRequest(res, code, context);
-        return;
-      }
-      const sid = queryOf(req).sid;
-      if (!sid) return this.#handshake(req, res, null, null);
-      const transport = this.clients[sid].transport;
-      if (transport instanceof PollingTransport) return transport.onRequest(req, res);
-      // A plain GET naming the session's websocket transport: nothing to serve.
-      verified(ErrorCodes.BAD_REQUEST, { name: "TRANSPORT_MISMATCH", transport: "websocket" });
-    };
+    // Per-request callbacks are inline arrows calling methods: a named local
+    // closure would get its name set at run time by the bundle (keepNames).
     this.#runMiddlewares(
       req,
       res,
-      () => verifyRequest(this, req, false, verified),
-      (context) => verified(ErrorCodes.BAD_REQUEST, context),
+      () => verifyRequest(this, req, false, (code, context) => this.#requestVerified(req, res, code, context)),
+      (context) => this.#requestVerified(req, res, ErrorCodes.BAD_REQUEST, context),
     );
+  }
+
+  #requestVerified(req: IncomingMessage, res: ServerResponse, code?: ErrorCode, context?: ErrorContext): void {
+    if (code !== undefined) {
+      this.#connectionError(req, code, context);
+      abortRequest(res, code, context);
+      return;
+    }
+    const sid = queryOf(req).sid;
+    if (!sid) return this.#handshake(req, res, null, null);
+    const transport = this.clients[sid].transport;
+    if (transport instanceof PollingTransport) return transport.onRequest(req, res);
+    // A plain GET naming the session's websocket transport: nothing to serve.
+    this.#requestVerified(req, res, ErrorCodes.BAD_REQUEST, { name: "TRANSPORT_MISMATCH", transport: "websocket" });
   }
 
   /** Handles an HTTP upgrade for the engine's path. */
@@ -128,27 +131,36 @@ export class Server extends EventEmitter implements EngineContext {
     const head = Buffer.from(upgradeHead);
     // The stand-in response exists only for middlewares: an idle connection must not keep one.
     const res = this.middlewares.length > 0 ? new UpgradeResponse(req, socket) : null;
-    const verified = (code?: ErrorCode, context?: ErrorContext): void => {
-      if (code !== undefined) {
-        this.#connectionError(req, code, context);
-        abortUpgrade(socket, code, context);
-        return;
-      }
-      // Middlewares such as express-session set their headers when writeHead() is called.
-      if (res !== null) {
-        res.writeHead();
-        upgradeHeaders.set(req, res.headers);
-      }
-      const query = queryOf(req);
-      if (query.sid || query.transport !== "websocket") this.#acceptUpgrade(req, socket, head);
-      else this.#handshake(req, null, socket, head);
-    };
     this.#runMiddlewares(
       req,
       res as unknown as ServerResponse,
-      () => verifyRequest(this, req, true, verified),
-      (context) => verified(ErrorCodes.BAD_REQUEST, context),
+      () =>
+        verifyRequest(this, req, true, (code, context) => this.#upgradeVerified(req, socket, head, res, code, context)),
+      (context) => this.#upgradeVerified(req, socket, head, res, ErrorCodes.BAD_REQUEST, context),
     );
+  }
+
+  #upgradeVerified(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    res: UpgradeResponse | null,
+    code?: ErrorCode,
+    context?: ErrorContext,
+  ): void {
+    if (code !== undefined) {
+      this.#connectionError(req, code, context);
+      abortUpgrade(socket, code, context);
+      return;
+    }
+    // Middlewares such as express-session set their headers when writeHead() is called.
+    if (res !== null) {
+      res.writeHead();
+      upgradeHeaders.set(req, res.headers);
+    }
+    const query = queryOf(req);
+    if (query.sid || query.transport !== "websocket") this.#acceptUpgrade(req, socket, head);
+    else this.#handshake(req, null, socket, head);
   }
 
   #runMiddlewares(
@@ -207,38 +219,57 @@ export class Server extends EventEmitter implements EngineContext {
   ): void {
     const query = queryOf(req);
     const protocol = protocolOf(query);
-    const fail = (code: ErrorCode, context: ErrorContext): void => {
-      this.#connectionError(req, code, context);
-      if (res !== null) abortRequest(res, code, context);
-      else abortUpgrade(socket as Duplex, code, context);
-    };
-    if (protocol === 3 && !this.opts.allowEIO3) return fail(ErrorCodes.UNSUPPORTED_PROTOCOL_VERSION, { protocol });
-
-    const withId = (id: unknown): void => {
-      if (typeof id !== "string" || id === "" || Object.prototype.hasOwnProperty.call(this.clients, id)) {
-        const error = new Error(
-          typeof id === "string" && id !== ""
-            ? `generateId() returned "${id}", which is already in use: ids must be unique`
-            : `generateId() must return a non-empty string (or a Promise of one), got ${typeof id}`,
-        );
-        return fail(ErrorCodes.BAD_REQUEST, { name: "ID_GENERATION_ERROR", error });
-      }
-      if (res !== null) this.#openPolling(id, req, res, protocol, query);
-      else this.#openWebSocket(id, req, socket as Duplex, head as Buffer, protocol, query);
-    };
+    if (protocol === 3 && !this.opts.allowEIO3) {
+      return this.#handshakeFailed(req, res, socket, ErrorCodes.UNSUPPORTED_PROTOCOL_VERSION, { protocol });
+    }
     let id: string | Promise<string>;
     try {
       id = this.generateId(req);
     } catch (error) {
-      return fail(ErrorCodes.BAD_REQUEST, { name: "ID_GENERATION_ERROR", error });
+      return this.#handshakeFailed(req, res, socket, ErrorCodes.BAD_REQUEST, { name: "ID_GENERATION_ERROR", error });
     }
     if (id !== null && typeof id === "object" && typeof (id as Promise<string>).then === "function") {
-      (id as Promise<string>).then(withId, (error) =>
-        fail(ErrorCodes.BAD_REQUEST, { name: "ID_GENERATION_ERROR", error }),
+      (id as Promise<string>).then(
+        (value) => this.#open(value, req, res, socket, head, protocol, query),
+        (error) => this.#handshakeFailed(req, res, socket, ErrorCodes.BAD_REQUEST, { name: "ID_GENERATION_ERROR", error }),
       );
     } else {
-      withId(id);
+      this.#open(id, req, res, socket, head, protocol, query);
     }
+  }
+
+  #handshakeFailed(
+    req: IncomingMessage,
+    res: ServerResponse | null,
+    socket: Duplex | null,
+    code: ErrorCode,
+    context: ErrorContext,
+  ): void {
+    this.#connectionError(req, code, context);
+    if (res !== null) abortRequest(res, code, context);
+    else abortUpgrade(socket as Duplex, code, context);
+  }
+
+  /** Opens the session once its id is known. */
+  #open(
+    id: unknown,
+    req: IncomingMessage,
+    res: ServerResponse | null,
+    socket: Duplex | null,
+    head: Buffer | null,
+    protocol: 3 | 4,
+    query: Record<string, string>,
+  ): void {
+    if (typeof id !== "string" || id === "" || Object.prototype.hasOwnProperty.call(this.clients, id)) {
+      const error = new Error(
+        typeof id === "string" && id !== ""
+          ? `generateId() returned "${id}", which is already in use: ids must be unique`
+          : `generateId() must return a non-empty string (or a Promise of one), got ${typeof id}`,
+      );
+      return this.#handshakeFailed(req, res, socket, ErrorCodes.BAD_REQUEST, { name: "ID_GENERATION_ERROR", error });
+    }
+    if (res !== null) this.#openPolling(id, req, res, protocol, query);
+    else this.#openWebSocket(id, req, socket as Duplex, head as Buffer, protocol, query);
   }
 
   #openPolling(
