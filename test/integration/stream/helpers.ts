@@ -12,6 +12,7 @@ import type { AddressInfo } from "node:net";
 import { Readable, Writable } from "node:stream";
 import { io as ioClient, type Socket as ClientSocket } from "socket.io-client";
 import { Server } from "../../helpers/impl.js";
+import { waitFor as sharedWaitFor, withTimeout, type Emitterish } from "../../helpers/io.js";
 
 export type TransportMode = "polling" | "websocket";
 
@@ -32,36 +33,12 @@ export async function closeAll(): Promise<void> {
   }
 }
 
-/** Resolves with the event's arguments; rejects after `ms`. */
-export function waitFor<T extends unknown[] = any[]>(
-  emitter: { once(event: string, fn: (...args: any[]) => void): unknown; off?(event: string, fn: (...args: any[]) => void): unknown; removeListener?(event: string, fn: (...args: any[]) => void): unknown },
-  event: string,
-  ms = 5000,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const listener = (...args: any[]) => {
-      clearTimeout(timer);
-      resolve(args as T);
-    };
-    const timer = setTimeout(() => {
-      if (emitter.off) emitter.off(event, listener);
-      else emitter.removeListener?.(event, listener);
-      reject(new Error(`timed out after ${ms} ms waiting for "${event}"`));
-    }, ms);
-    emitter.once(event, listener);
-  });
+/** Resolves with the event's arguments; rejects after `ms` (the shared helper, with a longer default). */
+export function waitFor<T extends unknown[] = any[]>(emitter: Emitterish, event: string, ms = 5000): Promise<T> {
+  return sharedWaitFor(emitter, event, ms) as Promise<T>;
 }
 
-/** Rejects after `ms` naming what did not happen. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-    promise.then(
-      (v) => (clearTimeout(timer), resolve(v)),
-      (e) => (clearTimeout(timer), reject(e)),
-    );
-  });
-}
+export { withTimeout };
 
 /** Settles to the rejection reason; fails if the promise resolves. */
 export async function rejectionOf(promise: Promise<unknown>, ms = 5000): Promise<any> {
