@@ -5,7 +5,6 @@
 import { EventEmitter } from "node:events";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import type { WebSocket } from "ws";
 import { logger } from "../core/debug.js";
 import { generateId } from "../core/ids.js";
 import { sessionCookie } from "./cookie.js";
@@ -23,8 +22,8 @@ import { runMiddlewares, UpgradeResponse, type Middleware } from "./middleware.j
 import { resolveOptions, type AttachOptions, type ResolvedOptions, type ServerOptions } from "./options.js";
 import { Socket } from "./session.js";
 import { PollingTransport } from "./transports/polling.js";
-import type { EngineContext, TransportName } from "./transports/transport.js";
-import { WebSocketAcceptor, WebSocketTransport } from "./transports/websocket.js";
+import type { EngineContext, Transport, TransportName } from "./transports/transport.js";
+import { WebSocketAcceptor } from "./ws-acceptor.js";
 import { protocolOf, queryOf, verifyRequest } from "./verify.js";
 
 const log = logger("engine", "server");
@@ -183,9 +182,9 @@ export class Server extends EventEmitter implements EngineContext {
 
   /** An upgrade of an existing session: 101, then either an upgrade attempt or an immediate close. */
   #acceptUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.#acceptor.accept(req, socket, head, (ws, direct) => {
+    const query = queryOf(req);
+    this.#acceptor.accept(req, socket, head, protocolOf(query), !query.b64, (transport) => {
       socket.removeListener("error", ignoreError);
-      const query = queryOf(req);
       const session = Object.prototype.hasOwnProperty.call(this.clients, query.sid) ? this.clients[query.sid] : null;
       // Only an open polling session with no upgrade behind or under way may move to this socket:
       // a session opened on WebSocket is never taken over by another one that knows its id.
@@ -198,16 +197,12 @@ export class Server extends EventEmitter implements EngineContext {
         !session.upgraded;
       if (!acceptable) {
         if (log.enabled) log("refusing upgrade of %s", query.sid);
-        ws.on("error", ignoreError);
-        ws.close();
+        socket.on("error", ignoreError);
+        transport.close();
         return;
       }
-      session.maybeUpgrade(this.#wsTransport(ws, socket, query, direct));
+      session.maybeUpgrade(transport);
     });
-  }
-
-  #wsTransport(ws: WebSocket, socket: Duplex, query: Record<string, string>, direct: boolean): WebSocketTransport {
-    return new WebSocketTransport(ws, socket, protocolOf(query), !query.b64, direct);
   }
 
   /** Protocol check, id generation, session creation (features.md A4 order). */
@@ -296,13 +291,13 @@ export class Server extends EventEmitter implements EngineContext {
     protocol: 3 | 4,
     query: Record<string, string>,
   ): void {
-    this.#acceptor.accept(req, socket, head, (ws, direct) => {
+    this.#acceptor.accept(req, socket, head, protocol, !query.b64, (transport: Transport) => {
       socket.removeListener("error", ignoreError);
       if (Object.prototype.hasOwnProperty.call(this.clients, id)) {
-        ws.close();
+        transport.close();
         return;
       }
-      const session = this.#register(new Socket(id, this, this.#wsTransport(ws, socket, query, direct), req, protocol));
+      const session = this.#register(new Socket(id, this, transport, req, protocol));
       session.flushNow();
       if (session.readyState === "open") this.emit("connection", session);
     });

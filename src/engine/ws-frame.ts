@@ -8,6 +8,8 @@
  */
 export const OPCODE_TEXT = 0x1;
 export const OPCODE_BINARY = 0x2;
+export const OPCODE_CLOSE = 0x8;
+export const OPCODE_PONG = 0xa;
 
 export function frameHeaderSize(payloadLength: number): number {
   return payloadLength < 126 ? 2 : payloadLength < 65536 ? 4 : 10;
@@ -56,5 +58,14 @@ export function binaryFrame(data: Buffer, leadingByte = -1): Buffer {
   let offset = writeFrameHeader(frame, 0, OPCODE_BINARY, length);
   if (leadingByte >= 0) frame[offset++] = leadingByte;
   data.copy(frame, offset);
+  return frame;
+}
+
+/** A control frame (close, pong): its payload is at most 125 bytes (§5.5). */
+export function controlFrame(opcode: number, payload: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(2 + payload.length);
+  frame[0] = 0x80 | opcode;
+  frame[1] = payload.length;
+  payload.copy(frame, 2);
   return frame;
 }

@@ -1,127 +1,140 @@
 /**
- * The WebSocket transport (protocol.md §5), the only module importing `ws`.
+ * The WebSocket transport (protocol.md §5) on the raw socket: frames are
+ * parsed by ../ws-frame-reader.ts and built by ../ws-frame.ts, so that a
+ * connection costs a few small objects instead of a ws WebSocket with its
+ * Receiver stream and Sender, all pending frames of a connection leave in
+ * one socket write, and a broadcast's frame is built once for every
+ * recipient. Connections with permessage-deflate or a custom `wsEngine` use
+ * ./ws-library.ts instead.
  *
- * `ws` does the handshake, parses client frames, answers client pings and
- * runs the closing handshake. Outgoing frames are built here and all frames
- * pending for a connection go to the raw socket in one write; ws's own
- * sender is only used when permessage-deflate was negotiated (the
- * compression state lives in ws) or with a custom `wsEngine`.
- *
- * Ordering invariant for direct writes: without permessage-deflate ws never
- * queues frames internally, so its control frames (pong, close) and ours
- * reach the socket in call order and whole.
+ * Closing handshake (RFC 6455 §5.5.1, §7): after sending a close frame
+ * nothing else is written; the server ends the TCP connection once a close
+ * frame went each way (or after a protocol error), and destroys it if the
+ * client has not finished within CLOSE_TIMEOUT.
  */
-import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { WebSocketServer, type WebSocket } from "ws";
-import { encodePacket, decodePacket, PACKET_CODES, type Packet } from "../packet.js";
-import { decodePacketV3, encodeBinaryPacketV3, encodePacketV3 } from "../payload-v3.js";
-import type { ResolvedOptions } from "../options.js";
-import { binaryFrame, binaryFrameHeader, textFrame } from "../ws-frame.js";
+import { decodePacket, encodePacket, PACKET_CODES, type Packet } from "../packet.js";
+import { decodePacketV3, encodePacketV3 } from "../payload-v3.js";
+import { binaryFrame, binaryFrameHeader, controlFrame, OPCODE_CLOSE, OPCODE_PONG, textFrame } from "../ws-frame.js";
+import { CLOSE_NO_STATUS, FrameReader, type FrameSink } from "../ws-frame-reader.js";
 import { runCallbacks, Transport } from "./transport.js";
 
 /** Above this many bytes a batch goes out as one writev instead of being copied into one buffer. */
 const COPY_LIMIT = 64 * 1024;
-
+/** How long a closing connection may take to finish the closing handshake (ws's default). */
+const CLOSE_TIMEOUT = 30_000;
+/** Pongs that may wait unsent before a pinging client that does not read is dropped (ws's limit). */
+const MAX_PENDING_PONGS = 60;
 /** EIO3 binary frames start with the message type byte. */
 const V3_MESSAGE_BYTE = Buffer.from([4]);
+/** The server's close frame: no status code (clients see 1005), as engine.io sends. */
+const CLOSE_FRAME = controlFrame(OPCODE_CLOSE, Buffer.alloc(0));
 
-/** Accepts upgrades through a ws server (the bundled one, or `wsEngine`). */
-export class WebSocketAcceptor {
-  readonly #opts: ResolvedOptions;
-  readonly #onHeaders: (headers: string[], req: IncomingMessage) => void;
-  #server: any = null;
+const CLOSE_SENT = 1;
+/** A close frame arrived, or the client broke the protocol: nothing more is read. */
+const READ_DONE = 2;
 
-  constructor(opts: ResolvedOptions, onHeaders: (headers: string[], req: IncomingMessage) => void) {
-    this.#opts = opts;
-    this.#onHeaders = onHeaders;
-  }
+/** The transport of a raw socket, found by the socket's shared listeners. */
+const kTransport = Symbol("tidewire.websocket");
 
-  /** Completes the handshake; `cb` runs with the new WebSocket (not at all if the client left). */
-  accept(req: IncomingMessage, socket: Duplex, head: Buffer, cb: (ws: WebSocket, direct: boolean) => void): void {
-    if (this.#server === null) {
-      const Engine = this.#opts.wsEngine ?? WebSocketServer;
-      this.#server = new Engine({
-        noServer: true,
-        clientTracking: false,
-        perMessageDeflate: this.#opts.perMessageDeflate,
-        maxPayload: this.#opts.maxHttpBufferSize,
-      });
-      if (typeof this.#server.on === "function") this.#server.on("headers", this.#onHeaders);
-    }
-    const builtIn = this.#opts.wsEngine === undefined;
-    this.#server.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      cb(ws, builtIn && !ws.extensions);
-    });
-  }
+type RawSocket = Duplex & {
+  [kTransport]?: WebSocketTransport;
+  setNoDelay?: (noDelay?: boolean) => unknown;
+  setTimeout?: (ms: number) => unknown;
+};
 
-  /** Closes the ws server; a later upgrade creates a new one (the http server may listen again). */
-  close(): void {
-    const server = this.#server;
-    this.#server = null;
-    if (server !== null) server.close();
-  }
+export interface WebSocketLimits {
+  /** The largest message a client may send (all fragments together). */
+  maxHttpBufferSize: number;
+  /** Unsent bytes past which a client that keeps pinging without reading is dropped. */
+  maxBufferedBytes: number;
 }
 
-export class WebSocketTransport extends Transport {
+export class WebSocketTransport extends Transport implements FrameSink {
   readonly name = "websocket" as const;
-  readonly #ws: WebSocket;
-  readonly #raw: Duplex;
-  readonly #direct: boolean;
-  /** Callback batches of direct writes, in write order (net.Socket completes writes in order). */
-  readonly #written: Array<Array<() => void>> = [];
-  /*
-   * Listeners, created in the constructor: an arrow in a field initializer
-   * gets its name set at run time by the bundle (keepNames), which gives
-   * every instance's closure its own property store (about 256 bytes each).
-   */
-  readonly #onWritten: (err?: Error | null) => void;
-  readonly #onDrain: () => void;
-  readonly #onMessage: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void;
-  readonly #onClose: () => void;
-  readonly #onError: (err: Error) => void;
+  readonly #raw: RawSocket;
+  readonly #reader: FrameReader;
+  readonly #maxBufferedBytes: number;
+  #closing = 0;
+  /** Pongs written since the socket last had nothing buffered. */
+  #pendingPongs = 0;
+  #closeTimer: NodeJS.Timeout | null = null;
+  /** Callback batches of writes, in write order (net.Socket completes writes in order). */
+  #written: Array<Array<() => void>> | null = null;
+  #onWritten: ((err?: Error | null) => void) | null = null;
 
-  constructor(ws: WebSocket, raw: Duplex, protocol: 3 | 4, supportsBinary: boolean, direct: boolean) {
+  /** Takes over `raw` after the 101 was written; `head` is what the client sent after its request. */
+  constructor(raw: Duplex, head: Buffer, protocol: 3 | 4, supportsBinary: boolean, limits: WebSocketLimits) {
     super(protocol, supportsBinary);
-    this.#onWritten = (err) => this.#handleWritten(err);
-    this.#onDrain = () => this.#handleDrain();
-    this.#onMessage = (data, isBinary) => this.#handleMessage(data, isBinary);
-    this.#onClose = () => this.#handleClose();
-    this.#onError = (err) => this.#handleError(err);
-    this.#ws = ws;
-    this.#raw = raw;
-    this.#direct = direct;
-    ws.on("message", this.#onMessage);
-    ws.once("close", this.#onClose);
-    ws.on("error", this.#onError);
-    raw.on("drain", this.#onDrain);
+    const socket = raw as RawSocket;
+    this.#raw = socket;
+    this.#reader = new FrameReader(this, limits.maxHttpBufferSize);
+    this.#maxBufferedBytes = limits.maxBufferedBytes;
+    socket[kTransport] = this;
+    socket.setTimeout?.(0);
+    socket.setNoDelay?.(true);
+    if (head.length > 0) socket.unshift(head);
+    // Shared listeners (no closure per connection): they find this transport on the socket.
+    socket.on("data", WebSocketTransport.#onData);
+    socket.on("end", WebSocketTransport.#onEnd);
+    socket.on("close", WebSocketTransport.#onSocketClose);
+    socket.on("error", WebSocketTransport.#onSocketError);
+    socket.on("drain", WebSocketTransport.#onDrain);
     this.writable = true;
   }
 
-  get pendingBytes(): number {
-    // Through ws, frames may also wait in its sender (permessage-deflate).
-    return this.#direct ? (this.#raw.writableLength ?? 0) : this.#ws.bufferedAmount;
+  static #onData(this: RawSocket, chunk: Buffer): void {
+    const transport = this[kTransport];
+    if (transport !== undefined) transport.#reader.feed(chunk);
   }
 
-  /** The client's IP address. */
-  get remoteAddress(): string | undefined {
-    return (this.#raw as { remoteAddress?: string }).remoteAddress;
+  /** The client ended its side: end ours (the http server keeps sockets half-open). */
+  static #onEnd(this: RawSocket): void {
+    this.end();
+  }
+
+  static #onSocketClose(this: RawSocket): void {
+    const transport = this[kTransport];
+    if (transport === undefined) return;
+    if (transport.#closeTimer !== null) clearTimeout(transport.#closeTimer);
+    transport.#closeTimer = null;
+    transport.#reader.stop();
+    transport.finishClose();
+  }
+
+  static #onSocketError(this: RawSocket): void {
+    this.destroy();
+  }
+
+  static #onDrain(this: RawSocket): void {
+    const transport = this[kTransport];
+    if (transport === undefined) return;
+    transport.#pendingPongs = 0;
+    if (transport.readyState !== "open" || transport.writable) return;
+    transport.writable = true;
+    transport.host?.onTransportReady(transport);
+  }
+
+  get pendingBytes(): number {
+    return this.#raw.writableLength ?? 0;
   }
 
   send(packets: Packet[], callbacks: Array<() => void> | null, closeAfter: boolean): void {
     if (this.readyState !== "open") return;
-    if (this.#direct) this.#writeFrames(packets, callbacks);
-    else this.#sendThroughWs(packets, callbacks);
+    this.#writeFrames(packets, callbacks);
     if (this.#raw.writableNeedDrain) this.writable = false;
     if (closeAfter) this.close();
   }
 
   #writeFrames(packets: Packet[], callbacks: Array<() => void> | null): void {
     const raw = this.#raw;
-    // Nothing may follow a close frame (ws sends one when the client starts closing).
-    if (!raw.writable || this.#ws.readyState !== 1 /* OPEN */) return;
-    const onWritten = callbacks === null ? undefined : this.#onWritten;
-    if (callbacks !== null) this.#written.push(callbacks);
+    // Nothing may follow a close frame, ours or the client's (§5.5.1).
+    if (this.#closing !== 0 || !raw.writable) return;
+    let onWritten: ((err?: Error | null) => void) | undefined;
+    if (callbacks !== null) {
+      (this.#written ??= []).push(callbacks);
+      onWritten = this.#onWritten ??= (err) => this.#handleWritten(err);
+    }
     if (packets.length === 1 && !needsSplit(packets[0], this)) {
       raw.write(this.#frame(packets[0]), onWritten);
       return;
@@ -187,82 +200,107 @@ export class WebSocketTransport extends Transport {
     return this.protocol === 4 ? binaryFrame(data) : binaryFrame(data, 4);
   }
 
-  #sendThroughWs(packets: Packet[], callbacks: Array<() => void> | null): void {
-    const ws = this.#ws;
-    if (ws.readyState !== 1 /* OPEN */) return;
-    const last = packets.length - 1;
-    for (let i = 0; i <= last; i++) {
-      const packet = packets[i];
-      const data = packet.data;
-      let payload: string | Buffer;
-      let binary = false;
-      if (Buffer.isBuffer(data)) {
-        if (!this.supportsBinary) payload = this.protocol === 4 ? encodePacket(packet) : encodePacketV3(packet);
-        else {
-          binary = true;
-          payload = this.protocol === 4 ? data : encodeBinaryPacketV3(packet as Packet & { data: Buffer });
-        }
-      } else {
-        payload = PACKET_CODES[packet.type] + (data ?? "");
-      }
-      const opts = { binary, compress: packet.options?.compress !== false };
-      if (i === last && callbacks !== null) {
-        ws.send(payload, opts, (err?: Error) => {
-          if (!err) runCallbacks(callbacks, this);
-        });
-      } else {
-        ws.send(payload, opts);
-      }
-    }
-  }
-
   #handleWritten(err?: Error | null): void {
-    const callbacks = this.#written.shift();
+    const callbacks = this.#written?.shift();
     if (!err && callbacks !== undefined) runCallbacks(callbacks, this);
   }
 
-  #handleDrain(): void {
-    if (this.readyState !== "open" || this.writable) return;
-    this.writable = true;
-    this.host?.onTransportReady(this);
-  }
-
-  #handleMessage(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+  /** @internal FrameSink */
+  onWsMessage(data: Buffer, binary: boolean): void {
     const host = this.host;
-    if (host === null) return;
-    const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-    const input = isBinary ? buf : buf.toString();
+    if (host === null || this.readyState !== "open") return;
+    const input = binary ? data : data.toString();
     host.onTransportPacket(this, this.protocol === 4 ? decodePacket(input) : decodePacketV3(input));
   }
 
-  #handleClose(): void {
-    this.finishClose();
+  /** @internal FrameSink: a pong with the same payload (§5.5.2). */
+  onWsPing(payload: Buffer): void {
+    const raw = this.#raw;
+    if (this.#closing !== 0 || !raw.writable) return;
+    // A client that pings without reading the answers would grow the socket's buffer forever.
+    if (raw.writableLength === 0) this.#pendingPongs = 0;
+    if (++this.#pendingPongs > MAX_PENDING_PONGS || raw.writableLength > this.#maxBufferedBytes) {
+      this.#protocolFailure(`more than ${MAX_PENDING_PONGS} pongs wait unsent: the client pings but does not read`);
+      this.abort();
+      return;
+    }
+    raw.write(controlFrame(OPCODE_PONG, payload));
   }
 
-  #handleError(err: Error): void {
-    this.host?.onTransportError(this, err?.message || "websocket error", err);
+  /** @internal FrameSink: the client closes; answer with its code (§5.5.1) and end the connection. */
+  onWsClose(code: number, reason: Buffer): void {
+    this.#closing |= READ_DONE;
+    if ((this.#closing & CLOSE_SENT) === 0) {
+      this.#closing |= CLOSE_SENT;
+      this.#write(code === CLOSE_NO_STATUS ? CLOSE_FRAME : closePayloadFrame(code, reason));
+    }
+    this.#raw.end();
+    this.#armCloseTimer();
+  }
+
+  /** @internal FrameSink: a protocol violation; close with its code. */
+  onWsError(code: number, message: string): void {
+    this.#closing |= READ_DONE;
+    if ((this.#closing & CLOSE_SENT) === 0) {
+      this.#closing |= CLOSE_SENT;
+      this.#write(closePayloadFrame(code, Buffer.alloc(0)));
+    }
+    this.#raw.end();
+    this.#armCloseTimer();
+    this.#protocolFailure(message);
+  }
+
+  #protocolFailure(message: string): void {
+    const host = this.host;
+    if (host !== null && this.readyState === "open") host.onTransportError(this, message, new Error(message));
+    // Without a host (an upgrade being refused) nothing else would end the connection.
+    else if (host === null) this.abort();
+  }
+
+  #write(frame: Buffer): void {
+    if (this.#raw.writable) this.#raw.write(frame);
+  }
+
+  #armCloseTimer(): void {
+    if (this.#closeTimer !== null || this.#raw.destroyed) return;
+    this.#closeTimer = setTimeout(destroySocket, CLOSE_TIMEOUT, this.#raw);
+    this.#closeTimer.unref();
   }
 
   /** Destroys the connection without a closing handshake: the unsent frames are released now. */
   override abort(): void {
-    if (this.readyState !== "open") return;
+    if (this.readyState === "closed") return;
     this.discard();
     this.readyState = "closing";
-    this.#ws.terminate();
+    this.#reader.stop();
+    this.#raw.destroy();
     this.finishClose();
   }
 
-  /** Closes with a close frame without status code (clients see 1005), as engine.io does. */
+  /** Orderly close: a close frame without status code (clients see 1005), as engine.io does. */
   close(): void {
     if (this.readyState !== "open") return;
     this.readyState = "closing";
-    try {
-      this.#ws.close();
-    } catch {
-      this.#raw.destroy();
+    if ((this.#closing & CLOSE_SENT) === 0) {
+      this.#closing |= CLOSE_SENT;
+      this.#write(CLOSE_FRAME);
     }
+    if ((this.#closing & READ_DONE) !== 0) this.#raw.end();
+    this.#armCloseTimer();
     this.finishClose();
   }
+}
+
+function destroySocket(socket: Duplex): void {
+  socket.destroy();
+}
+
+/** A close frame carrying `code` and `reason` (at most 123 bytes, as a control frame allows). */
+function closePayloadFrame(code: number, reason: Buffer): Buffer {
+  const payload = Buffer.allocUnsafe(2 + Math.min(reason.length, 123));
+  payload.writeUInt16BE(code, 0);
+  reason.copy(payload, 2, 0, payload.length - 2);
+  return controlFrame(OPCODE_CLOSE, payload);
 }
 
 /** Whether a single packet's frame is better written as several chunks (large binary, pre-encoded). */
