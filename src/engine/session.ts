@@ -11,6 +11,7 @@
 import { EventEmitter } from "node:events";
 import type { IncomingMessage } from "node:http";
 import { logger } from "../core/debug.js";
+import { useLightListenerStore } from "../core/listener-store.js";
 import { timers, type TimerEntry, type TimerList } from "../core/timers.js";
 import type { RawData, SendOptions } from "../core/types.js";
 import { scheduleFlush, type Flushable } from "./flush-scheduler.js";
@@ -85,6 +86,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
   /** @internal created by the server during a handshake */
   constructor(id: string, server: Server, transport: Transport, req: IncomingMessage, protocol: 3 | 4) {
     super();
+    useLightListenerStore(this);
     this.id = id;
     this.server = server;
     this.request = req;
