@@ -240,7 +240,7 @@ async function runOnce(scenario, target, round, mode) {
       const starts = await all("start", {}, (params.timeoutMs ?? 30000) + 5000);
       coresAfter = sampleCores();
       loads = await all("end");
-      srv = await endServers({ gc }, 30000);
+      srv = await endServers({ gc, settle: scenario.settleMs ?? 0 }, 30000 + (scenario.settleMs ?? 0));
       windowMs = Math.max(...starts.map((s) => s.elapsedMs));
     }
     const sum = (key) => loads.reduce((acc, l) => acc + l[key], 0);

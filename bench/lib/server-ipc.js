@@ -2,6 +2,7 @@
 // commands (mark, end, stats) and announces readiness. Shared by
 // bench/server.js and bench/calibrate/raw-server.js.
 import { performance } from "node:perf_hooks";
+import { getHeapSpaceStatistics } from "node:v8";
 import { WindowProfiler } from "./profiler.js";
 
 async function collectGarbage() {
@@ -9,6 +10,28 @@ async function collectGarbage() {
   globalThis.gc();
   await new Promise((resolve) => setImmediate(resolve));
   globalThis.gc();
+}
+
+function newSpaceSize() {
+  return getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_size ?? 0;
+}
+
+/**
+ * Waits, at most `maxMs`, until V8's young generation is back to `size`
+ * bytes or smaller than it was: a burst of allocations grows it (up to
+ * 32 MB), and V8's memory reducer shrinks it again a few seconds after the
+ * process goes idle. Until then RSS counts that capacity, whatever the
+ * connections themselves hold.
+ */
+async function settleNewSpace(size, maxMs) {
+  const t0 = performance.now();
+  const grown = newSpaceSize();
+  // Settled once back to the size at `mark`, or once V8 shrank it at all (it may keep more than at start).
+  const settled = () => newSpaceSize() <= size || newSpaceSize() < grown;
+  while (!settled() && performance.now() - t0 < maxMs) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return { settleMs: Math.round(performance.now() - t0), settled: settled() };
 }
 
 function memory() {
@@ -55,11 +78,15 @@ export function serveHarness(httpServer, stats) {
         baseline = memory();
       }
       if (profile) await profiler.start(profile);
-      window = { cpu: process.cpuUsage(), t0: performance.now(), baseline };
+      window = { cpu: process.cpuUsage(), t0: performance.now(), baseline, newSpace: newSpaceSize() };
       return { baseline };
     },
-    /** Ends the window: CPU and wall time since `mark`, then memory after GC if asked. */
-    async end({ gc = false } = {}) {
+    /**
+     * Ends the window: CPU and wall time since `mark`, then memory after GC if
+     * asked; with `settle` (ms), memory again once the young generation is back
+     * to its size at `mark` (the idle figure).
+     */
+    async end({ gc = false, settle = 0 } = {}) {
       if (window === null) throw new Error("end without mark");
       const cpu = process.cpuUsage(window.cpu);
       const elapsedMs = performance.now() - window.t0;
@@ -68,6 +95,11 @@ export function serveHarness(httpServer, stats) {
       if (gc) {
         await collectGarbage();
         result.after = memory();
+        if (settle > 0) {
+          result.settle = await settleNewSpace(window.newSpace, settle);
+          await collectGarbage();
+          result.afterSettled = memory();
+        }
       }
       window = null;
       return result;
