@@ -5,6 +5,7 @@ import type { SendOptions } from "../core/types.js";
 import type { Socket as EngineSocket } from "../engine/index.js";
 import type { SocketId, WriteOptions } from "../adapter/types.js";
 import { PacketType, type Packet } from "./protocol/packet.js";
+import { DEFAULT_MAX_ATTACHMENTS, Decoder, decodeMessage, PendingBinary } from "./protocol/decoder.js";
 import { MAX_EVENT_ARGUMENTS } from "./reserved.js";
 import type { Server } from "./server.js";
 import type { Socket } from "./socket.js";
@@ -21,56 +22,72 @@ const log = logger("io", "connection");
  * for a namespace the client has not joined, a second CONNECT for a joined
  * namespace, a CONNECT_ERROR from the client, undecodable input.
  */
-export class Connection implements TimerEntry {
+export class Connection {
   readonly conn: EngineSocket;
   readonly server: Server<any, any, any, any>;
-  readonly id: string;
-  readonly request: IncomingMessage;
-  readonly #encoder: { encode(packet: any): any[] };
+  /**
+   * The sockets of this connection. A connection holds one socket in
+   * #socket until a second one comes (a second namespace, or a CONNECT
+   * repeated before the first one was answered); from then on, and once
+   * `sockets` was read, the two maps hold them all instead, as they would
+   * in socket.io: by socket id, and by namespace name.
+   */
+  #socket: Socket<any, any, any, any> | null = null;
+  #sockets: Map<SocketId, Socket<any, any, any, any>> | null = null;
+  #nsps: Map<string, Socket<any, any, any, any>> | null = null;
+  /** The parser's Decoder, when the server's `parser` is not the built-in one. */
   readonly #decoder: any;
-  /** Sockets by socket id, and by namespace name (one per namespace). */
-  readonly #sockets = new Map<SocketId, Socket<any, any, any, any>>();
-  readonly #nsps = new Map<string, Socket<any, any, any, any>>();
-  /** @internal TimerEntry fields: the connectTimeout */
-  _tPrev?: TimerEntry | null;
-  _tNext?: TimerEntry | null;
-  _tDeadline?: number;
-  _tList?: TimerList | null;
+  /** Built-in parser: the binary packet waiting for its attachments. */
+  #pending: PendingBinary | null = null;
+  /** The connectTimeout, until a namespace is joined. */
+  #connectTimer: ConnectTimer | null;
   /*
-   * Listeners, created in the constructor: an arrow in a field initializer
-   * gets its name set at run time by the bundle (keepNames), which gives
-   * every instance's closure its own property store (about 256 bytes each).
+   * Engine listeners, bound in the constructor: no closure context, and no
+   * run-time name per instance as an arrow in a field initializer would get
+   * from the bundle's keepNames (about 256 bytes each).
    */
   readonly #onData: (data: string | Buffer) => void;
-  readonly #onDecoded: (packet: Packet) => void;
   readonly #onClose: (reason: DisconnectReason | string, description?: unknown) => void;
 
   constructor(server: Server<any, any, any, any>, conn: EngineSocket) {
-    this.#onData = (data) => this.#handleData(data);
-    this.#onDecoded = (packet) => this.#handleDecoded(packet);
-    this.#onClose = (reason, description) => this.#handleClose(reason, description);
+    this.#onData = this.#handleData.bind(this);
+    this.#onClose = this.#handleClose.bind(this);
     this.server = server;
     this.conn = conn;
-    this.id = conn.id;
-    this.request = conn.request;
-    this.#encoder = server.encoder;
-    this.#decoder = new server._parser.Decoder();
-    this.#decoder.on("decoded", this.#onDecoded);
+    const parser = server._parser;
+    if (parser.Decoder === Decoder) {
+      this.#decoder = null;
+    } else {
+      this.#decoder = new parser.Decoder();
+      this.#decoder.on("decoded", this.#handleDecoded.bind(this));
+    }
     conn.on("data", this.#onData);
     conn.on("close", this.#onClose);
-    timers.arm(this, server._connectTimeout);
+    this.#connectTimer = new ConnectTimer(this);
+    timers.arm(this.#connectTimer, server._connectTimeout);
     // Socket.IO v2 clients are connected to the main namespace implicitly.
     if (conn.protocol === 3) this.#connect("/", {});
   }
 
-  /** The sockets of this connection, by socket id. */
-  get sockets(): ReadonlyMap<SocketId, Socket<any, any, any, any>> {
-    return this.#sockets;
+  /** The Engine.IO session id. */
+  get id(): string {
+    return this.conn.id;
   }
 
-  /** connectTimeout: a connection that joined no namespace in time is closed. */
-  onTimeout(): void {
-    if (this.#nsps.size === 0) {
+  /** The first HTTP request of the session. */
+  get request(): IncomingMessage {
+    return this.conn.request;
+  }
+
+  /** The sockets of this connection, by socket id (a live map, in join order). */
+  get sockets(): ReadonlyMap<SocketId, Socket<any, any, any, any>> {
+    return this.#maps();
+  }
+
+  /** @internal connectTimeout: a connection that joined no namespace in time is closed. */
+  onConnectTimeout(): void {
+    this.#connectTimer = null;
+    if (this.#socket === null && (this.#nsps === null || this.#nsps.size === 0)) {
       if (log.enabled) log("no namespace joined in time, closing %s", this.id);
       this.close();
     }
@@ -81,7 +98,7 @@ export class Connection implements TimerEntry {
     if (this.conn.readyState !== "open") return;
     let encoded: any[];
     try {
-      encoded = this.#encoder.encode(packet);
+      encoded = this.server.encoder.encode(packet);
     } catch (err) {
       if (log.enabled) log("cannot encode packet: %O", err);
       socket?.onError(err as Error);
@@ -133,17 +150,59 @@ export class Connection implements TimerEntry {
 
   /** @internal Disconnects every namespace (DISCONNECT each), then closes the connection. */
   disconnectAll(): void {
-    for (const socket of this.#sockets.values()) socket.disconnect();
-    this.#sockets.clear();
+    for (const socket of this.#list()) socket.disconnect();
+    this.#socket = null;
+    this.#sockets?.clear();
+    this.#nsps?.clear();
     this.close();
   }
 
   /** @internal */
   removeSocket(socket: Socket<any, any, any, any>): void {
-    if (this.#sockets.get(socket.id) === socket) {
+    if (this.#sockets === null) {
+      if (this.#socket === socket) this.#socket = null;
+    } else if (this.#sockets.get(socket.id) === socket) {
       this.#sockets.delete(socket.id);
-      this.#nsps.delete(socket.nsp.name);
+      this.#nsps!.delete(socket.nsp.name);
     }
+  }
+
+  /** The socket joined to namespace `name`, if any. */
+  #socketOf(name: string): Socket<any, any, any, any> | undefined {
+    if (this.#nsps !== null) return this.#nsps.get(name);
+    const socket = this.#socket;
+    return socket !== null && socket.nsp.name === name ? socket : undefined;
+  }
+
+  #addSocket(socket: Socket<any, any, any, any>): void {
+    if (this.#sockets === null && this.#socket === null) {
+      this.#socket = socket;
+      return;
+    }
+    this.#maps();
+    this.#sockets!.set(socket.id, socket);
+    this.#nsps!.set(socket.nsp.name, socket);
+  }
+
+  /** Switches to the two maps (for good) and returns the one by socket id. */
+  #maps(): Map<SocketId, Socket<any, any, any, any>> {
+    if (this.#sockets === null) {
+      this.#sockets = new Map();
+      this.#nsps = new Map();
+      const socket = this.#socket;
+      if (socket !== null) {
+        this.#sockets.set(socket.id, socket);
+        this.#nsps.set(socket.nsp.name, socket);
+        this.#socket = null;
+      }
+    }
+    return this.#sockets;
+  }
+
+  /** The sockets, for iteration while they leave. */
+  #list(): Iterable<Socket<any, any, any, any>> {
+    if (this.#sockets !== null) return this.#sockets.values();
+    return this.#socket === null ? [] : [this.#socket];
   }
 
   #connect(name: string, auth: Record<string, unknown>): void {
@@ -164,15 +223,32 @@ export class Connection implements TimerEntry {
   #join(name: string, auth: Record<string, unknown>): void {
     const nsp = this.server.of(name);
     nsp.add(this, auth, (socket) => {
-      this.#sockets.set(socket.id, socket);
-      this.#nsps.set(nsp.name, socket);
-      timers.disarm(this);
+      this.#addSocket(socket);
+      if (this.#connectTimer !== null) {
+        timers.disarm(this.#connectTimer);
+        this.#connectTimer = null;
+      }
     });
   }
 
+  /**
+   * Invalid input, and (as in socket.io) an exception thrown by a listener
+   * the packet reached synchronously, close the connection.
+   */
   #handleData(data: string | Buffer): void {
     try {
-      this.#decoder.add(data);
+      const decoder = this.#decoder;
+      if (decoder !== null) {
+        decoder.add(data);
+        return;
+      }
+      const decoded = decodeMessage(data, this.#pending, undefined, DEFAULT_MAX_ATTACHMENTS);
+      if (decoded instanceof PendingBinary) {
+        this.#pending = decoded;
+        return;
+      }
+      this.#pending = null;
+      this.#handleDecoded(decoded);
     } catch (err) {
       this.#handleError(err as Error);
     }
@@ -191,7 +267,7 @@ export class Connection implements TimerEntry {
       name = packet.nsp;
       auth = packet.data;
     }
-    const socket = this.#nsps.get(name);
+    const socket = this.#socketOf(name);
     if (!socket && packet.type === PacketType.CONNECT) {
       this.#connect(name, auth && typeof auth === "object" ? auth : {});
     } else if (socket && packet.type !== PacketType.CONNECT && packet.type !== PacketType.CONNECT_ERROR) {
@@ -210,17 +286,40 @@ export class Connection implements TimerEntry {
 
   #handleError(err: Error): void {
     if (log.enabled) log("connection error: %s", err?.message);
-    for (const socket of this.#sockets.values()) socket.onError(err);
+    for (const socket of this.#list()) socket.onError(err);
     this.conn.close();
   }
 
   #handleClose(reason: DisconnectReason | string, description?: unknown): void {
-    timers.disarm(this);
+    if (this.#connectTimer !== null) {
+      timers.disarm(this.#connectTimer);
+      this.#connectTimer = null;
+    }
     this.conn.off("data", this.#onData);
     this.conn.off("close", this.#onClose);
-    for (const socket of this.#sockets.values()) socket.onClose(reason as DisconnectReason, description);
-    this.#sockets.clear();
-    this.#nsps.clear();
-    this.#decoder.destroy?.();
+    for (const socket of this.#list()) socket.onClose(reason as DisconnectReason, description);
+    this.#socket = null;
+    this.#sockets?.clear();
+    this.#nsps?.clear();
+    this.#pending = null;
+    this.#decoder?.destroy?.();
+  }
+}
+
+/** The connectTimeout's timer entry; dropped once a namespace is joined. */
+class ConnectTimer implements TimerEntry {
+  readonly connection: Connection;
+  /** @internal TimerEntry fields */
+  _tPrev?: TimerEntry | null;
+  _tNext?: TimerEntry | null;
+  _tDeadline?: number;
+  _tList?: TimerList | null;
+
+  constructor(connection: Connection) {
+    this.connection = connection;
+  }
+
+  onTimeout(): void {
+    this.connection.onConnectTimeout();
   }
 }
