@@ -142,15 +142,16 @@ export class PollingTransport extends Transport implements TimerEntry {
       this.#shouldClose = false;
       timers.disarm(this);
     }
-    let body: Buffer;
+    // A text body stays a string: Node then sends the response head and body in one write.
+    let body: string | Buffer;
     let contentType = "text/plain; charset=UTF-8";
     if (this.protocol === 4) {
-      body = Buffer.from(encodePayload(packets), "utf8");
+      body = encodePayload(packets);
     } else if (this.supportsBinary && hasBinary(packets)) {
       body = encodePayloadV3Binary(packets);
       contentType = "application/octet-stream";
     } else {
-      body = Buffer.from(encodePayloadV3Text(packets), "utf8");
+      body = encodePayloadV3Text(packets);
     }
     let compress = false;
     for (let i = 0; i < packets.length && !compress; i++) compress = packets[i].options?.compress !== false;
@@ -162,21 +163,22 @@ export class PollingTransport extends Transport implements TimerEntry {
   #respond(
     req: IncomingMessage,
     res: ServerResponse,
-    body: Buffer,
+    body: string | Buffer,
     contentType: string,
     compress: boolean,
     callbacks: Array<() => void> | null,
   ): void {
     const headers: OutgoingHttpHeaders = { "Content-Type": contentType };
     const hc = this.#ctx.opts.httpCompression;
-    if (hc && compress && body.length >= hc.threshold) {
+    if (hc && compress && (typeof body === "string" ? Buffer.byteLength(body) : body.length) >= hc.threshold) {
       const encoding = negotiateEncoding(req.headers["accept-encoding"]);
       if (encoding !== null) {
-        compressBody(encoding, body, hc as ZlibOptions, (err, compressed) => {
+        const raw = typeof body === "string" ? Buffer.from(body, "utf8") : body;
+        compressBody(encoding, raw, hc as ZlibOptions, (err, compressed) => {
           // The client may have gone while zlib worked: then #onPollClose reported it.
           if (this.#res !== res) return;
           if (!err) headers["Content-Encoding"] = encoding;
-          this.#end(req, res, headers, err ? body : compressed, callbacks);
+          this.#end(req, res, headers, err ? raw : compressed, callbacks);
         });
         return;
       }
@@ -188,13 +190,13 @@ export class PollingTransport extends Transport implements TimerEntry {
     req: IncomingMessage,
     res: ServerResponse,
     headers: OutgoingHttpHeaders,
-    body: Buffer,
+    body: string | Buffer,
     callbacks: Array<() => void> | null,
   ): void {
     res.removeListener("close", this.#onPollClose);
     if (this.#res === res) this.#req = this.#res = null;
     if (res.headersSent || res.writableEnded) return;
-    headers["Content-Length"] = body.length;
+    headers["Content-Length"] = typeof body === "string" ? Buffer.byteLength(body) : body.length;
     res.writeHead(200, this.#headers(req, headers));
     if (callbacks === null) res.end(body);
     else res.end(body, () => runCallbacks(callbacks, this));
