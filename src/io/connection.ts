@@ -205,22 +205,25 @@ export class Connection {
     return this.#socket === null ? [] : [this.#socket];
   }
 
-  #connect(name: string, auth: Record<string, unknown>): void {
+  /** `auth` is the CONNECT payload, undefined when there was none. */
+  #connect(name: string, auth: Record<string, unknown> | undefined): void {
     if (this.server._nsps.has(name)) {
       this.#join(name, auth);
       return;
     }
-    this.server._checkNamespace(name, auth, (dynamic) => {
+    // The parent namespace's matcher and the handshake see the same object.
+    const payload = auth ?? {};
+    this.server._checkNamespace(name, payload, (dynamic) => {
       if (this.conn.readyState !== "open") return;
       if (dynamic) {
-        this.#join(name, auth);
+        this.#join(name, payload);
       } else {
         this.sendPacket({ type: PacketType.CONNECT_ERROR, nsp: name, data: { message: "Invalid namespace" } }, {});
       }
     });
   }
 
-  #join(name: string, auth: Record<string, unknown>): void {
+  #join(name: string, auth: Record<string, unknown> | undefined): void {
     const nsp = this.server.of(name);
     nsp.add(this, auth, (socket) => {
       this.#addSocket(socket);
@@ -269,7 +272,7 @@ export class Connection {
     }
     const socket = this.#socketOf(name);
     if (!socket && packet.type === PacketType.CONNECT) {
-      this.#connect(name, auth && typeof auth === "object" ? auth : {});
+      this.#connect(name, auth && typeof auth === "object" ? auth : undefined);
     } else if (socket && packet.type !== PacketType.CONNECT && packet.type !== PacketType.CONNECT_ERROR) {
       if (Array.isArray(packet.data) && packet.data.length > MAX_EVENT_ARGUMENTS) {
         this.#handleError(

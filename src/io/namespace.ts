@@ -206,11 +206,11 @@ export class Namespace<
    */
   add(
     client: Connection,
-    auth: Record<string, unknown>,
+    auth: Record<string, unknown> | undefined,
     onConnected: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
   ): void {
     const recovery = this.server._opts.connectionStateRecovery;
-    if (recovery && typeof auth.pid === "string" && typeof auth.offset === "string") {
+    if (recovery && auth !== undefined && typeof auth.pid === "string" && typeof auth.offset === "string") {
       this.adapter.restoreSession(auth.pid, auth.offset).then(
         (session) => {
           if (client.conn.readyState !== "open") return;

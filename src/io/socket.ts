@@ -56,16 +56,17 @@ export class Socket<
   readonly nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   readonly client: Connection;
   readonly adapter: Adapter;
-  /** Free-form per-socket data, included in fetchSockets() results. */
-  data: SocketData = {} as SocketData;
   /** True between the CONNECT reply and the disconnection. */
   connected = false;
   /** True when this socket was restored by connection-state recovery. */
   recovered = false;
   /** Private session id for connection-state recovery. @internal */
   pid?: string;
+  #data?: SocketData;
   #acks?: Map<number, (...args: any[]) => void>;
-  #auth: Record<string, unknown>;
+  /** The CONNECT payload; undefined when the client sent none (the handshake then shows `{}`). */
+  #auth: Record<string, unknown> | undefined;
+  /** When the socket was created: the handshake's `issued` and `time`, however late it is built. */
   #issued = Date.now();
   #handshake?: Handshake;
   #flags: BroadcastFlags = NO_FLAGS;
@@ -77,7 +78,7 @@ export class Socket<
   constructor(
     nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
     client: Connection,
-    auth: Record<string, unknown>,
+    auth: Record<string, unknown> | undefined,
     previousSession?: Session,
   ) {
     super();
@@ -88,7 +89,7 @@ export class Socket<
     if (previousSession) {
       this.id = previousSession.sid;
       this.pid = previousSession.pid;
-      this.data = previousSession.data as SocketData;
+      this.#data = previousSession.data as SocketData;
       this.adapter.addAll(this.id, new Set(previousSession.rooms));
       // Missed packets go out before the CONNECT reply, in their original order.
       for (const data of previousSession.missedPackets) {
@@ -106,9 +107,26 @@ export class Socket<
     return (this.#acks ??= new Map());
   }
 
-  /** What the client sent when it connected: headers, query, auth, address... */
+  /** Free-form per-socket data, included in fetchSockets() results (created on first use). */
+  get data(): SocketData {
+    return (this.#data ??= {} as SocketData);
+  }
+
+  set data(data: SocketData) {
+    this.#data = data;
+  }
+
+  /**
+   * What the client sent when it connected: headers, query, auth, address...
+   * Built on first read, with the values of the connection time; the same
+   * object on every read.
+   */
   get handshake(): Handshake {
-    return (this.#handshake ??= buildHandshake(this.client.request, this.client.conn, this.#auth, this.#issued));
+    return (this.#handshake ??= buildHandshake(this.client.request, this.client.conn, this.#auth ?? {}, this.#issued));
+  }
+
+  set handshake(handshake: Handshake) {
+    this.#handshake = handshake;
   }
 
   get conn(): Connection["conn"] {

@@ -4,6 +4,7 @@
  * applications compile unchanged.
  */
 import { EventEmitter } from "node:events";
+import { useLightListenerStore } from "../core/listener-store.js";
 
 /** A map of event names to listener signatures. */
 export interface EventsMap {
@@ -129,6 +130,12 @@ export abstract class StrictEventEmitter<
   EmitEvents extends EventsMap,
   ReservedEvents extends EventsMap = {},
 > extends EventEmitter {
+  constructor() {
+    super();
+    // Sockets are per connection: a fast-mode listener store (see core).
+    useLightListenerStore(this);
+  }
+
   override on<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
     ev: Ev,
     listener: ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>,

@@ -1,8 +1,8 @@
 /**
  * Per-connection state that is created late or only when needed: the
  * sockets of a connection (one namespace, then several), binary packets
- * being reassembled, custom parsers. Each must behave as if it existed from
- * the start.
+ * being reassembled, custom parsers, the handshake, `socket.data` and the
+ * socket's listener table. Each must behave as if it existed from the start.
  */
 import { Socket as EngineSocket } from "engine.io-client";
 import { createRequire } from "node:module";
@@ -11,6 +11,7 @@ import { Decoder, Encoder } from "../../../src/io/protocol/index.js";
 import * as tidewireParser from "../../../src/io/protocol/index.js";
 import {
   closeAll,
+  connectClient,
   connectPair,
   createIoServer,
   createManager,
@@ -246,5 +247,87 @@ describe("custom parsers", { timeout: 10000 }, () => {
 
   it("tidewire's own parser module passed explicitly", async () => {
     await roundTrip(tidewireParser);
+  });
+});
+
+describe("state built on first use", { timeout: 10000 }, () => {
+  it("handshake: values of the connection time, one object, assignable; auth {} when none was sent", async () => {
+    const handle = await createIoServer();
+    const before = Date.now();
+    const { socket } = await connectPair(handle, "websocket", { query: { q: "1" } });
+    const after = Date.now();
+    await sleep(30);
+    const handshake = socket.handshake;
+    expect(socket.handshake).toBe(handshake);
+    expect(handshake.issued).toBeGreaterThanOrEqual(before);
+    expect(handshake.issued).toBeLessThanOrEqual(after);
+    expect(handshake.time).toBe(new Date(handshake.issued).toString());
+    expect(handshake.query.q).toBe("1");
+    expect(handshake.url).toContain("q=1");
+    expect(handshake.address).toMatch(/127\.0\.0\.1/);
+    expect(handshake.auth).toEqual({});
+    handshake.auth.user = "u";
+    expect(socket.handshake.auth.user).toBe("u");
+    const replacement = { ...handshake, auth: { other: true } };
+    socket.handshake = replacement;
+    expect(socket.handshake).toBe(replacement);
+
+    const second = await connectPair(handle, "websocket");
+    expect(second.socket.handshake.auth).toEqual({});
+    expect(second.socket.handshake.auth).not.toBe(handshake.auth);
+  });
+
+  it("handshake.auth is the CONNECT payload, and the object a middleware or a namespace matcher changed", async () => {
+    const handle = await createIoServer();
+    handle.io.use((socket, next) => {
+      socket.handshake.auth.byMiddleware = true;
+      next();
+    });
+    const withAuth = await connectPair(handle, "websocket", { auth: { token: "t" } });
+    expect(withAuth.socket.handshake.auth).toEqual({ token: "t", byMiddleware: true });
+
+    const parent = handle.io.of((name, auth, next) => {
+      auth.byMatcher = name;
+      next(null, name.startsWith("/dyn-"));
+    });
+    // not through io.of("/dyn-1"), which would create the child before the CONNECT
+    const connected = waitFor(parent, "connection");
+    await connectClient(handle, "websocket", {}, "/dyn-1");
+    const [socket] = await connected;
+    expect(socket.nsp.name).toBe("/dyn-1");
+    expect(socket.handshake.auth).toEqual({ byMatcher: "/dyn-1" });
+  });
+
+  it("socket.data: {} on first read, the same object after, assignable, seen by fetchSockets()", async () => {
+    const handle = await createIoServer();
+    const { socket } = await connectPair(handle, "websocket");
+    const data = socket.data;
+    expect(data).toEqual({});
+    expect(socket.data).toBe(data);
+    socket.data.n = 1;
+    expect((await handle.io.fetchSockets())[0]!.data).toEqual({ n: 1 });
+    socket.data = { replaced: true };
+    expect((await handle.io.fetchSockets())[0]!.data).toEqual({ replaced: true });
+  });
+
+  it("listener table: inherits nothing; events named like Object.prototype members are delivered", async () => {
+    const handle = await createIoServer();
+    const { client, socket } = await connectPair(handle, "websocket");
+    expect(socket._events.toString).toBeUndefined();
+    expect(socket.eventNames()).toEqual([]);
+    const got: string[] = [];
+    for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty"]) socket.on(name, () => got.push(name));
+    const done = waitFor(socket, "done");
+    for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty", "done"]) client.emit(name);
+    await done;
+    expect(got).toEqual(["__proto__", "constructor", "toString", "hasOwnProperty"]);
+    expect(socket.eventNames()).toEqual(["__proto__", "constructor", "toString", "hasOwnProperty"]);
+    const listener = () => {};
+    socket.on("x", listener);
+    socket.off("x", listener);
+    socket.off("constructor", socket.listeners("constructor")[0]);
+    expect(socket.eventNames()).toEqual(["__proto__", "toString", "hasOwnProperty"]);
+    socket.removeAllListeners();
+    expect(socket.eventNames()).toEqual([]);
   });
 });
