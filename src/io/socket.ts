@@ -333,6 +333,11 @@ export class Socket<
       if (this.pid) data.pid = this.pid;
       this.client.sendPacket({ type: PacketType.CONNECT, nsp: this.nsp.name, data }, NO_FLAGS, this);
     }
+    // On WebSocket the CONNECT reply leaves in a write of its own, before the "connection"
+    // handlers run, as with socket.io: a client that reads one message and only then waits
+    // for the next (the socket.io-protocol test suite does) must not get both in one read.
+    const conn = this.client.conn;
+    if (conn.transport.name === "websocket") conn.flushNow();
   }
 
   /** @internal A decoded packet for this namespace. */

@@ -266,3 +266,20 @@ describe.each(MODES)("namespaces (%s)", { timeout: 10000 }, (mode) => {
     expect(handle.io.engine.clientsCount).toBe(1);
   });
 });
+
+describe("the CONNECT reply on WebSocket", () => {
+  it("leaves in a flush of its own, before what the connection handlers emit", async () => {
+    const handle = await createIoServer();
+    const flushed: string[][] = [];
+    handle.io.engine.on("flush", (_conn: unknown, packets: Array<{ data?: unknown }>) =>
+      flushed.push(packets.map((p) => String(p.data ?? ""))),
+    );
+    handle.io.of("/custom").on("connection", (socket) => socket.emit("auth", 1));
+    const client = createClient(handle, "websocket", {}, "/custom");
+    await waitFor(client, "auth");
+    const connectFlush = flushed.findIndex((packets) => packets.some((d) => d.startsWith("0/custom,")));
+    expect(connectFlush).toBeGreaterThanOrEqual(0);
+    expect(flushed[connectFlush]).toHaveLength(1);
+    expect(flushed.slice(connectFlush + 1).flat()).toContain('2/custom,["auth",1]');
+  });
+});
