@@ -35,7 +35,7 @@ let keyIndex = 0;
 // all-zero key lets ws skip the XOR pass over every outgoing payload.
 const zeroMask = (mask) => mask.fill(0);
 
-/** Size of the shared read buffer of clients with `largeReads`. */
+/** Bytes a read of a client with `largeReads` may take. */
 const LARGE_READ_BYTES = 256 * 1024;
 /**
  * A fresh buffer for every read: the Receiver may keep views of a read until
