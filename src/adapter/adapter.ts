@@ -19,8 +19,10 @@ import type {
  * cluster adapters can extend it and applications can read `rooms`/`sids`.
  *
  * Invariants: `rooms` and `sids` mirror each other exactly; a room exists
- * only while it has a member; a broadcast encodes its packet once and every
- * recipient shares one frame cache, so per-recipient work is a queue append.
+ * only while it has a member; a socket only in its own room may use one Set
+ * for both maps (see #ownRooms); a broadcast encodes its packet once and
+ * every recipient shares one frame cache, so per-recipient work is a queue
+ * append.
  */
 export class Adapter extends EventEmitter {
   readonly nsp: AdapterNamespace;
@@ -46,14 +48,24 @@ export class Adapter extends EventEmitter {
   }
 
   addAll(id: SocketId, rooms: Set<Room>): Promise<void> | void {
-    let own = this.sids.get(id);
-    if (!own) {
+    let own = this.#ownRooms(id);
+    if (own === undefined) {
+      if (rooms.size === 1 && rooms.has(id) && !this.rooms.has(id)) {
+        // A socket's first join, to its own room: one Set {id} for both maps
+        // (a "create-room" listener already sees the member in it).
+        const shared = new Set<Room>().add(id);
+        this.sids.set(id, shared);
+        this.rooms.set(id, shared);
+        this.emit("create-room", id);
+        this.emit("join-room", id, id);
+        return;
+      }
       own = new Set();
       this.sids.set(id, own);
     }
     for (const room of rooms) {
       own.add(room);
-      let members = this.rooms.get(room);
+      let members = this.#members(room);
       if (!members) {
         members = new Set();
         this.rooms.set(room, members);
@@ -67,22 +79,48 @@ export class Adapter extends EventEmitter {
   }
 
   del(id: SocketId, room: Room): Promise<void> | void {
-    this.sids.get(id)?.delete(room);
+    this.#ownRooms(id)?.delete(room);
     this.#leave(room, id);
   }
 
   delAll(id: SocketId): void {
-    const own = this.sids.get(id);
+    const own = this.#ownRooms(id);
     if (!own) return;
     for (const room of own) this.#leave(room, id);
     this.sids.delete(id);
   }
 
   #leave(room: Room, id: SocketId): void {
-    const members = this.rooms.get(room);
+    const members = this.#members(room);
     if (!members || !members.delete(id)) return;
     this.emit("leave-room", room, id);
     if (members.size === 0 && this.rooms.delete(room)) this.emit("delete-room", room);
+  }
+
+  /*
+   * A socket only in its own room has a single Set {id} that is both
+   * sids.get(id) and rooms.get(id): idle sockets need half the Sets. Every
+   * change goes through these two, which first give a shared Set's owner
+   * in the map being changed a copy of its own (Map#set on an existing key
+   * keeps its position), so neither map ever sees the other's changes.
+   */
+
+  /** The rooms of socket `id`, as a Set not shared with `rooms`. */
+  #ownRooms(id: SocketId): Set<Room> | undefined {
+    const own = this.sids.get(id);
+    if (own === undefined || own !== this.rooms.get(id)) return own;
+    const copy = new Set(own);
+    this.sids.set(id, copy);
+    return copy;
+  }
+
+  /** The members of `room`, as a Set not shared with `sids`. */
+  #members(room: Room): Set<SocketId> | undefined {
+    const members = this.rooms.get(room);
+    if (members === undefined || members !== this.sids.get(room)) return members;
+    const copy = new Set(members);
+    this.rooms.set(room, copy);
+    return copy;
   }
 
   /** Sends a packet to every socket matched by `opts`, encoding it once. */
