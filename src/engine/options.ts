@@ -55,7 +55,10 @@ export interface EngineOptions {
   perMessageDeflate?: boolean | Record<string, unknown>;
   /** gzip/deflate for polling responses over the threshold. @default { threshold: 1024 } */
   httpCompression?: boolean | { threshold?: number; [k: string]: unknown };
-  /** A ws-compatible Server class. @default ws.Server */
+  /**
+   * A ws-compatible Server class; when set, every WebSocket connection goes through it.
+   * @default tidewire's own framing (ws.Server for connections that negotiate permessage-deflate)
+   */
   wsEngine?: any;
   /** A message sent right after the open packet. @default none */
   initialPacket?: unknown;
