@@ -10,6 +10,7 @@ import { runMiddlewares } from "./middleware.js";
 import type { Namespace } from "./namespace.js";
 import { PacketType, type Packet } from "./protocol/packet.js";
 import { RESERVED_EVENTS, reservedEventError } from "./reserved.js";
+import { newHooks, removeListener, type SocketHooks } from "./socket-hooks.js";
 import {
   StrictEventEmitter,
   type AllButLast,
@@ -70,9 +71,8 @@ export class Socket<
   #issued = Date.now();
   #handshake?: Handshake;
   #flags: BroadcastFlags = NO_FLAGS;
-  #fns?: Array<(event: Event, next: (err?: Error) => void) => void>;
-  #anyListeners?: Array<(...args: any[]) => void>;
-  #anyOutgoingListeners?: Array<(...args: any[]) => void>;
+  /** Middlewares and catch-all listeners: one field, most sockets have none. */
+  #hooks?: SocketHooks;
   #closed = false;
 
   constructor(
@@ -254,51 +254,55 @@ export class Socket<
 
   /** Registers a middleware run for every incoming event: `fn([event, ...args], next)`. */
   use(fn: (event: Event, next: (err?: Error) => void) => void): this {
-    (this.#fns ??= []).push(fn);
+    (this.#hooksOf().fns ??= []).push(fn);
     return this;
   }
 
   onAny(listener: (...args: any[]) => void): this {
-    (this.#anyListeners ??= []).push(listener);
+    (this.#hooksOf().any ??= []).push(listener);
     return this;
   }
 
   prependAny(listener: (...args: any[]) => void): this {
-    (this.#anyListeners ??= []).unshift(listener);
+    (this.#hooksOf().any ??= []).unshift(listener);
     return this;
   }
 
   offAny(listener?: (...args: any[]) => void): this {
-    this.#anyListeners = removeListener(this.#anyListeners, listener);
+    const hooks = this.#hooks;
+    if (hooks !== undefined) hooks.any = removeListener(hooks.any, listener);
     return this;
   }
 
   listenersAny(): Array<(...args: any[]) => void> {
-    return this.#anyListeners ? this.#anyListeners.slice() : [];
+    const listeners = this.#hooks?.any;
+    return listeners ? listeners.slice() : [];
   }
 
   onAnyOutgoing(listener: (...args: any[]) => void): this {
-    (this.#anyOutgoingListeners ??= []).push(listener);
+    (this.#hooksOf().anyOutgoing ??= []).push(listener);
     return this;
   }
 
   prependAnyOutgoing(listener: (...args: any[]) => void): this {
-    (this.#anyOutgoingListeners ??= []).unshift(listener);
+    (this.#hooksOf().anyOutgoing ??= []).unshift(listener);
     return this;
   }
 
   offAnyOutgoing(listener?: (...args: any[]) => void): this {
-    this.#anyOutgoingListeners = removeListener(this.#anyOutgoingListeners, listener);
+    const hooks = this.#hooks;
+    if (hooks !== undefined) hooks.anyOutgoing = removeListener(hooks.anyOutgoing, listener);
     return this;
   }
 
   listenersAnyOutgoing(): Array<(...args: any[]) => void> {
-    return this.#anyOutgoingListeners ? this.#anyOutgoingListeners.slice() : [];
+    const listeners = this.#hooks?.anyOutgoing;
+    return listeners ? listeners.slice() : [];
   }
 
   /** Runs the outgoing catch-all listeners for a packet sent to this socket. Called by adapters. */
   notifyOutgoingListeners(packet: { data?: any[] }): void {
-    const listeners = this.#anyOutgoingListeners;
+    const listeners = this.#hooks?.anyOutgoing;
     if (!listeners || listeners.length === 0 || !packet.data) return;
     for (const listener of listeners.slice()) listener.apply(this, packet.data);
   }
@@ -383,12 +387,21 @@ export class Socket<
     this.nsp.removeSocket(this);
   }
 
+  #hooksOf(): SocketHooks {
+    return (this.#hooks ??= newHooks());
+  }
+
   #onEvent(packet: Packet): void {
     const args: any[] = packet.data ?? [];
     if (packet.id != null) args.push(this.#ackFor(packet.id));
-    const any = this.#anyListeners;
+    const hooks = this.#hooks;
+    if (hooks === undefined) {
+      this.#dispatch(args);
+      return;
+    }
+    const any = hooks.any;
     if (any && any.length) for (const listener of any.slice()) listener.apply(this, args);
-    const fns = this.#fns;
+    const fns = hooks.fns;
     if (fns === undefined || fns.length === 0) {
       this.#dispatch(args);
       return;
@@ -451,14 +464,6 @@ export class Socket<
     this.#flags = NO_FLAGS;
     return flags;
   }
-}
-
-function removeListener<T>(list: T[] | undefined, listener?: T): T[] | undefined {
-  if (!list) return undefined;
-  if (!listener) return undefined;
-  const index = list.indexOf(listener);
-  if (index !== -1) list.splice(index, 1);
-  return list;
 }
 
 /** Socket ids for Socket.IO v2 clients: the engine id on "/", "<nsp>#<id>" elsewhere. */
