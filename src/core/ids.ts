@@ -18,5 +18,5 @@ export function generateId(): string {
   poolOffset += 12;
   sequence = (sequence + 1) & 0xffffff;
   buf.writeUIntBE(sequence, 12, 3);
-  return buf.toString("base64").replace(/\//g, "_").replace(/\+/g, "-");
+  return buf.toString("base64url");
 }
