@@ -1,7 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { timers, type TimerEntry } from "../core/timers.js";
 import { generateId } from "../core/ids.js";
-import { logger } from "../core/debug.js";
 import type { Adapter } from "../adapter/adapter.js";
 import type { BroadcastFlags, Room, Session, SocketId } from "../adapter/types.js";
 import { BroadcastOperator } from "./broadcast-operator.js";
@@ -10,6 +8,8 @@ import { runMiddlewares } from "./middleware.js";
 import type { Namespace } from "./namespace.js";
 import { PacketType, type Packet } from "./protocol/packet.js";
 import { RESERVED_EVENTS, reservedEventError } from "./reserved.js";
+import { promiseAck, settleAck } from "./socket-acks.js";
+import { ackResponder, NO_FLAGS, sendConnectReply, sendEvent } from "./socket-emit.js";
 import { newHooks, removeListener, type SocketHooks } from "./socket-hooks.js";
 import {
   StrictEventEmitter,
@@ -27,8 +27,6 @@ import {
 import { buildHandshake, type Handshake } from "./handshake.js";
 import { RECOVERABLE_DISCONNECT_REASONS, type DisconnectReason } from "./disconnect-reason.js";
 
-const log = logger("io", "socket");
-
 export type { Handshake } from "./handshake.js";
 
 export interface SocketReservedEventsMap {
@@ -38,9 +36,6 @@ export interface SocketReservedEventsMap {
 }
 
 export type Event = [string, ...any[]];
-
-/** The per-emit flags a socket carries until its next emit. */
-const NO_FLAGS: Readonly<BroadcastFlags> = Object.freeze({});
 
 /**
  * One client's connection to one namespace. Created by the namespace when
@@ -152,21 +147,7 @@ export class Socket<
   override emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
     if (RESERVED_EVENTS.has(ev)) throw reservedEventError(ev);
     const data: any[] = [ev, ...args];
-    const flags = this.#takeFlags();
-    const packet: Packet = { type: PacketType.EVENT, nsp: this.nsp.name, data };
-    if (typeof data[data.length - 1] === "function") {
-      const id = this.nsp._ids++;
-      this.#registerAck(id, data.pop(), flags.timeout);
-      packet.id = id;
-    }
-    if (this.pid !== undefined) {
-      // With recovery, direct emits are logged like broadcasts so they get an offset.
-      this.adapter.broadcast(packet, { rooms: new Set([this.id]), except: new Set(), flags });
-      return true;
-    }
-    this.notifyOutgoingListeners(packet);
-    this.client.sendPacket(packet, flags, this);
-    return true;
+    return sendEvent(this, data, this.#takeFlags());
   }
 
   emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
@@ -175,11 +156,7 @@ export class Socket<
   ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>> {
     const withTimeout = this.#flags.timeout !== undefined;
     return new Promise((resolve, reject) => {
-      (args as any[]).push(
-        withTimeout
-          ? (err: Error | null, response: any) => (err ? reject(err) : resolve(response))
-          : (response: any) => resolve(response),
-      );
+      (args as any[]).push(promiseAck(withTimeout, resolve, reject));
       (this.emit as any)(ev, ...args);
     });
   }
@@ -330,18 +307,7 @@ export class Socket<
   onConnect(): void {
     this.connected = true;
     this.join(this.id);
-    if (this.client.conn.protocol === 3) {
-      this.client.sendPacket({ type: PacketType.CONNECT, nsp: this.nsp.name }, NO_FLAGS, this);
-    } else {
-      const data: { sid: string; pid?: string } = { sid: this.id };
-      if (this.pid) data.pid = this.pid;
-      this.client.sendPacket({ type: PacketType.CONNECT, nsp: this.nsp.name, data }, NO_FLAGS, this);
-    }
-    // On WebSocket the CONNECT reply leaves in a write of its own, before the "connection"
-    // handlers run, as with socket.io: a client that reads one message and only then waits
-    // for the next (the socket.io-protocol test suite does) must not get both in one read.
-    const conn = this.client.conn;
-    if (conn.transport.name === "websocket") conn.flushNow();
+    sendConnectReply(this);
   }
 
   /** @internal A decoded packet for this namespace. */
@@ -353,7 +319,7 @@ export class Socket<
         break;
       case PacketType.ACK:
       case PacketType.BINARY_ACK:
-        this.#onAck(packet);
+        settleAck(this, this.#acks, packet);
         break;
       case PacketType.DISCONNECT:
         this.onClose("client namespace disconnect");
@@ -393,7 +359,7 @@ export class Socket<
 
   #onEvent(packet: Packet): void {
     const args: any[] = packet.data ?? [];
-    if (packet.id != null) args.push(this.#ackFor(packet.id));
+    if (packet.id != null) args.push(ackResponder(this, packet.id));
     const hooks = this.#hooks;
     if (hooks === undefined) {
       this.#dispatch(args);
@@ -416,42 +382,6 @@ export class Socket<
     // A client may name its event "error": with no listener, EventEmitter would throw.
     if (args[0] === "error" && this.listenerCount("error") === 0) return;
     this.emitUntyped.apply(this, args as [string, ...any[]]);
-  }
-
-  /** A once-only function that answers the client's event `id`. */
-  #ackFor(id: number): (...args: any[]) => void {
-    let sent = false;
-    return (...args: any[]) => {
-      if (sent) return;
-      sent = true;
-      if (log.enabled) log("sending ack %d", id);
-      this.client.sendPacket({ type: PacketType.ACK, nsp: this.nsp.name, id, data: args }, NO_FLAGS, this);
-    };
-  }
-
-  #onAck(packet: Packet): void {
-    const ack = this.#acks?.get(packet.id as number);
-    if (typeof ack !== "function") return; // unknown or already answered: ignored
-    this.#acks!.delete(packet.id as number);
-    ack.apply(this, packet.data ?? []);
-  }
-
-  #registerAck(id: number, ack: (...args: any[]) => void, timeout: number | undefined): void {
-    if (timeout === undefined) {
-      this.acks.set(id, ack);
-      return;
-    }
-    const entry: TimerEntry = {
-      onTimeout: () => {
-        this.acks.delete(id);
-        ack.call(this, new Error("operation has timed out"));
-      },
-    };
-    timers.arm(entry, timeout);
-    this.acks.set(id, (...args: any[]) => {
-      timers.disarm(entry);
-      ack.call(this, null, ...args);
-    });
   }
 
   #setFlag<K extends keyof BroadcastFlags>(key: K, value: BroadcastFlags[K]): void {
