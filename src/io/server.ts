@@ -1,14 +1,13 @@
-import http from "node:http";
-import https from "node:https";
+import type http from "node:http";
 import { EventEmitter } from "node:events";
 import { logger } from "../core/debug.js";
-import { ErrorCodes, invalidOption } from "../core/errors.js";
+import { invalidOption } from "../core/errors.js";
 import { Server as EngineServer, type Socket as EngineSocket } from "../engine/index.js";
 import { Adapter } from "../adapter/adapter.js";
 import { SessionAwareAdapter } from "../adapter/session-aware-adapter.js";
 import type { Room, SocketId } from "../adapter/types.js";
 import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.js";
-import { bundleFileFor, serveBundleFile } from "./client-bundle.js";
+import { httpServerFor, serveClientBundle, type HttpLikeServer } from "./attach.js";
 import { Connection } from "./connection.js";
 import { Namespace, type ExtendedError, type ServerReservedEventsMap } from "./namespace.js";
 import { ParentNamespace, type ParentNspNameMatchFn } from "./parent-namespace.js";
@@ -32,8 +31,6 @@ import {
 } from "./typed-events.js";
 
 const log = logger("io", "server");
-
-type HttpLikeServer = http.Server | https.Server | import("node:http2").Http2Server | import("node:http2").Http2SecureServer;
 
 /**
  * The Socket.IO server: socket.io 4.8's API. EventEmitter methods (`on`,
@@ -153,31 +150,14 @@ export class Server<
   }
 
   attach(srv: HttpLikeServer | number | string, opts: ServerOptions = {}): this {
-    if (typeof srv === "function") {
-      throw new TypeError(
-        "You are trying to attach socket.io to an express request handler function. Please pass a http.Server instance.",
-      );
-    }
-    let server: HttpLikeServer;
-    if (typeof srv === "number" || (typeof srv === "string" && srv.trim() !== "" && Number(srv) === Number(srv))) {
-      const port = Number(srv);
-      log("creating http server and binding to port %d", port);
-      server = http.createServer((_req, res) => {
-        res.writeHead(404);
-        res.end();
-      });
-      server.listen(port);
-    } else {
-      assertHttpServer(srv);
-      server = srv;
-    }
+    const server = httpServerFor(srv);
     // Options given to the constructor win over those given here.
     const merged: ServerOptions = Object.assign({}, opts, this._opts);
     merged.path = (this._opts.path ?? opts.path ?? this.#path).replace(/\/$/, "");
     this.#path = merged.path;
     const engine = new EngineServer(merged);
     engine.attach(server as http.Server, merged);
-    if (this.#serveClient) this.#attachServe(server);
+    if (this.#serveClient) serveClientBundle(server, this.#path);
     this.httpServer = server;
     this.bind(engine);
     return this;
@@ -190,21 +170,6 @@ export class Server<
       new Connection(this, conn);
     });
     return this;
-  }
-
-  /** Serves the client bundle before any other request listener sees the request. */
-  #attachServe(srv: HttpLikeServer): void {
-    const previous = srv.listeners("request").slice(0) as Array<(...args: any[]) => void>;
-    srv.removeAllListeners("request");
-    const prefix = this.#path + "/";
-    srv.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
-      const name = bundleFileFor(req.url, prefix);
-      if (name) {
-        serveBundleFile(name, req, res);
-        return;
-      }
-      for (const listener of previous) listener.call(srv, req, res);
-    });
   }
 
   // ---- namespaces ---------------------------------------------------------------
@@ -411,25 +376,4 @@ function validateRecovery(recovery: { maxDisconnectionDuration: number; skipMidd
       recovery.maxDisconnectionDuration,
     );
   }
-}
-
-function isHttp2Server(srv: any): boolean {
-  for (let proto = Object.getPrototypeOf(srv); proto; proto = Object.getPrototypeOf(proto)) {
-    const name = proto.constructor?.name;
-    if (name === "Http2Server" || name === "Http2SecureServer") return true;
-  }
-  return false;
-}
-
-/** Throws a clear TypeError unless `srv` is an http, https or http2 server. */
-function assertHttpServer(srv: unknown): asserts srv is HttpLikeServer {
-  if (srv instanceof http.Server || srv instanceof https.Server || isHttp2Server(srv)) return;
-  const what =
-    srv === null || typeof srv !== "object" ? typeof srv : (Object.getPrototypeOf(srv)?.constructor?.name ?? "object");
-  const err = new TypeError(
-    `tidewire can only attach to an http.Server, https.Server or http2 server (got ${what}). ` +
-      `Pass the server your framework created, e.g. http.createServer(app) for Express or hapiServer.listener for Hapi, or a port number.`,
-  );
-  (err as TypeError & { code: string }).code = ErrorCodes.NOT_AN_HTTP_SERVER;
-  throw err;
 }

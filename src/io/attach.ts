@@ -1,0 +1,78 @@
+import http from "node:http";
+import https from "node:https";
+import type { Http2SecureServer, Http2Server } from "node:http2";
+import { logger } from "../core/debug.js";
+import { ErrorCodes } from "../core/errors.js";
+import { bundleFileFor, serveBundleFile } from "./client-bundle.js";
+
+/**
+ * The HTTP side of `Server#attach`/`listen`: the server to attach to (given,
+ * or created for a port) and the client bundle route placed in front of the
+ * application's request listeners.
+ */
+
+// Same namespace as the Server's: these messages were always logged under it.
+const log = logger("io", "server");
+
+export type HttpLikeServer = http.Server | https.Server | Http2Server | Http2SecureServer;
+
+/**
+ * The server `attach(srv)` uses: `srv` itself, or for a port (a number or
+ * a numeric string) a new http server listening on it that answers 404 to
+ * requests not meant for tidewire.
+ */
+export function httpServerFor(srv: HttpLikeServer | number | string): HttpLikeServer {
+  if (typeof srv === "function") {
+    throw new TypeError(
+      "You are trying to attach socket.io to an express request handler function. Please pass a http.Server instance.",
+    );
+  }
+  if (typeof srv === "number" || (typeof srv === "string" && srv.trim() !== "" && Number(srv) === Number(srv))) {
+    const port = Number(srv);
+    log("creating http server and binding to port %d", port);
+    const server = http.createServer((_req, res) => {
+      res.writeHead(404);
+      res.end();
+    });
+    server.listen(port);
+    return server;
+  }
+  assertHttpServer(srv);
+  return srv;
+}
+
+/** Serves the client bundle under `path` before any other request listener sees the request. */
+export function serveClientBundle(srv: HttpLikeServer, path: string): void {
+  const previous = srv.listeners("request").slice(0) as Array<(...args: any[]) => void>;
+  srv.removeAllListeners("request");
+  const prefix = path + "/";
+  srv.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const name = bundleFileFor(req.url, prefix);
+    if (name) {
+      serveBundleFile(name, req, res);
+      return;
+    }
+    for (const listener of previous) listener.call(srv, req, res);
+  });
+}
+
+function isHttp2Server(srv: any): boolean {
+  for (let proto = Object.getPrototypeOf(srv); proto; proto = Object.getPrototypeOf(proto)) {
+    const name = proto.constructor?.name;
+    if (name === "Http2Server" || name === "Http2SecureServer") return true;
+  }
+  return false;
+}
+
+/** Throws a clear TypeError unless `srv` is an http, https or http2 server. */
+function assertHttpServer(srv: unknown): asserts srv is HttpLikeServer {
+  if (srv instanceof http.Server || srv instanceof https.Server || isHttp2Server(srv)) return;
+  const what =
+    srv === null || typeof srv !== "object" ? typeof srv : (Object.getPrototypeOf(srv)?.constructor?.name ?? "object");
+  const err = new TypeError(
+    `tidewire can only attach to an http.Server, https.Server or http2 server (got ${what}). ` +
+      `Pass the server your framework created, e.g. http.createServer(app) for Express or hapiServer.listener for Hapi, or a port number.`,
+  );
+  (err as TypeError & { code: string }).code = ErrorCodes.NOT_AN_HTTP_SERVER;
+  throw err;
+}
