@@ -1,177 +1,25 @@
 /**
  * The pieces every multi-node adapter needs: node ids, requests that wait
- * for other nodes' answers with a timeout and partial results, checks for
- * what arrives from the wire, and `ClusterAdapter`, socket.io-adapter's
- * cluster protocol (message types 1..13 in an envelope `{uid, nsp, type,
- * data}`) over any transport a subclass provides with `doPublish` and
- * `doPublishResponse`.
+ * for other nodes' answers with a timeout and partial results (from
+ * cluster-requests.ts), checks for what arrives from the wire, and
+ * `ClusterAdapter`, socket.io-adapter's cluster protocol (message types
+ * 1..13 in an envelope `{uid, nsp, type, data}`) over any transport a
+ * subclass provides with `doPublish` and `doPublishResponse`.
  */
 import { randomBytes } from "node:crypto";
 import { logger } from "../core/debug.js";
 import { ErrorCodes, TidewireError } from "../core/errors.js";
-import { timers, type TimerEntry } from "../core/timers.js";
 import { Adapter } from "./adapter.js";
+import { AckRequests, RequestTable, RequestTimeoutError } from "./cluster-requests.js";
 import type { AdapterPacket, AdapterSocket, BroadcastFlags, BroadcastOptions, Room } from "./types.js";
+
+export { AckRequests, RequestTable, RequestTimeoutError, withDeadline } from "./cluster-requests.js";
 
 const log = logger("adapter", "cluster");
 
 /** A random node id: `bytes` random bytes as hex. */
 export function nodeId(bytes = 8): string {
   return randomBytes(bytes).toString("hex");
-}
-
-// ---- requests waiting for other nodes ------------------------------------
-
-/** A request ran out of time before every node answered. */
-export class RequestTimeoutError extends TidewireError {
-  /** The answers that did arrive. */
-  responses: unknown[];
-  constructor(what: string, received: number, expected: number, timeout: number, responses: unknown[]) {
-    super(
-      ErrorCodes.ACK_TIMEOUT,
-      `timeout reached while waiting for ${what} responses: only ${received} responses received out of ${expected} ` +
-        `within ${timeout} ms. A node may be down or overloaded; the answers that arrived are in err.responses.`,
-    );
-    this.name = "RequestTimeoutError";
-    this.responses = responses;
-  }
-}
-
-interface Pending extends TimerEntry {
-  type: number | undefined;
-  expected: number;
-  answers: unknown[];
-  onDone(answers: unknown[]): void;
-  onFail(err: Error): void;
-}
-
-/**
- * Requests waiting for `expected` answers. Each settles exactly once: with
- * every answer, or with a RequestTimeoutError (carrying the partial answers)
- * after its timeout, or with the error given to `cancelAll`.
- */
-export class RequestTable {
-  readonly #pending = new Map<string, Pending>();
-  readonly #limit: number;
-
-  /** @param limit most requests pending at once; `open` refuses more. */
-  constructor(limit: number) {
-    this.#limit = limit;
-  }
-
-  get size(): number {
-    return this.#pending.size;
-  }
-
-  has(id: string): boolean {
-    return this.#pending.has(id);
-  }
-
-  /**
-   * Starts waiting. `what` names the operation in the timeout error.
-   * Throws a TidewireError (LIMIT) when too many requests are pending.
-   */
-  open(
-    id: string,
-    init: {
-      what: string;
-      /** Free tag for the caller, returned by typeOf(). */
-      type?: number;
-      expected: number;
-      timeout: number;
-      onDone(answers: unknown[]): void;
-      onFail(err: Error): void;
-    },
-  ): void {
-    if (this.#pending.size >= this.#limit) {
-      throw new TidewireError(
-        ErrorCodes.LIMIT,
-        `${init.what}: ${this.#pending.size} requests to other nodes are already waiting for answers (limit ${this.#limit}); ` +
-          `retry later or raise the adapter's request limit.`,
-      );
-    }
-    const pending: Pending = {
-      type: init.type,
-      expected: init.expected,
-      answers: [],
-      onDone: init.onDone,
-      onFail: init.onFail,
-      onTimeout: () => {
-        if (this.#pending.get(id) !== pending) return;
-        this.#pending.delete(id);
-        pending.onFail(new RequestTimeoutError(init.what, pending.answers.length, pending.expected, init.timeout, pending.answers));
-      },
-    };
-    this.#pending.set(id, pending);
-    timers.arm(pending, init.timeout);
-  }
-
-  /** The `type` a pending request was opened with. */
-  typeOf(id: string): number | undefined {
-    return this.#pending.get(id)?.type;
-  }
-
-  /** Settles a pending request with an error at once (e.g. its message could not be sent). */
-  fail(id: string, err: Error): void {
-    const pending = this.#pending.get(id);
-    if (!pending) return;
-    this.#pending.delete(id);
-    timers.disarm(pending);
-    pending.onFail(err);
-  }
-
-  /** Records one node's answer. Returns false when no such request waits. */
-  answer(id: string, answer: unknown): boolean {
-    const pending = this.#pending.get(id);
-    if (!pending) return false;
-    pending.answers.push(answer);
-    if (pending.answers.length >= pending.expected) {
-      this.#pending.delete(id);
-      timers.disarm(pending);
-      pending.onDone(pending.answers);
-    }
-    return true;
-  }
-
-  /** Fails every pending request with `err`. */
-  cancelAll(err: Error): void {
-    const all = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const pending of all) {
-      timers.disarm(pending);
-      pending.onFail(err);
-    }
-  }
-}
-
-/** Broadcasts with acks: the callbacks of a request, kept until its timeout. */
-export class AckRequests {
-  readonly #map = new Map<string, { clientCount(n: number): void; ack(arg: unknown): void } & TimerEntry>();
-
-  has(id: string): boolean {
-    return this.#map.has(id);
-  }
-
-  add(id: string, clientCount: (n: number) => void, ack: (arg: unknown) => void, timeout: number | undefined): void {
-    // Whether every client answered is known only to the caller; the entry
-    // simply lives as long as the caller waits.
-    const entry = { clientCount, ack, onTimeout: () => this.#map.delete(id) };
-    this.#map.set(id, entry);
-    timers.arm(entry, timeout ?? 0);
-  }
-
-  clientCount(id: string, n: unknown): void {
-    if (typeof n === "number" && Number.isInteger(n) && n >= 0) this.#map.get(id)?.clientCount(n);
-  }
-
-  ack(id: string, arg: unknown): void {
-    this.#map.get(id)?.ack(arg);
-  }
-
-  clear(): void {
-    for (const entry of this.#map.values()) timers.disarm(entry);
-    this.#map.clear();
-  }
 }
 
 // ---- what arrives from the wire ------------------------------------------
@@ -484,23 +332,6 @@ export abstract class ClusterAdapter extends Adapter {
       log("[%s] publishing a response of type %d failed: %s", this.uid, response.type, err?.message ?? err),
     );
   }
-}
-
-/** `promise`, or a TidewireError (ACK_TIMEOUT) with `message` after `ms`. */
-export function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new TidewireError(ErrorCodes.ACK_TIMEOUT, message)), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (err) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
 }
 
 function run<T>(fn: () => Promise<T>): Promise<T> {
