@@ -57,9 +57,10 @@ async function inBatches(total: number, size: number, fn: (i: number) => Promise
 
 describe("hostile: floods", () => {
   it("500 polling and 200 WebSocket handshakes without follow-up all expire with 'ping timeout'", async () => {
-    const handle = await echoServer(SHORT_HEARTBEAT);
+    // A pingTimeout long enough for all 700 handshakes to be open at once on a loaded machine.
+    const handle = await echoServer({ pingInterval: 250, pingTimeout: 4000 });
     const canary = await Canary.connect(handle);
-    const closing = sessionsClosing(handle, 700);
+    const closing = sessionsClosing(handle, 700, 15000);
     await canary.during(async () => {
       await inBatches(500, 50, () => pollingHandshake(handle.port));
       await inBatches(200, 50, async () => {
