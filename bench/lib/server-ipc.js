@@ -4,6 +4,7 @@
 import { performance } from "node:perf_hooks";
 import { getHeapSpaceStatistics } from "node:v8";
 import { WindowProfiler } from "./profiler.js";
+import { answerCommands } from "./commands.js";
 
 async function collectGarbage() {
   // Two passes with a turn in between so finalizers and weak callbacks run.
@@ -107,19 +108,7 @@ export function serveHarness(httpServer, stats) {
     async stats() {
       return { ...(await stats()), ...memory() };
     },
-    /** Exits at once: the kernel closes every connection from this side. */
-    exit() {
-      process.exit(0);
-    },
   };
-  process.on("message", async (msg) => {
-    const command = commands[msg?.cmd];
-    try {
-      if (!command) throw new Error(`unknown command ${msg?.cmd}`);
-      process.send({ id: msg.id, result: await command(msg.args) });
-    } catch (err) {
-      process.send({ id: msg.id, error: String(err?.stack ?? err) });
-    }
-  });
+  answerCommands(commands);
   process.send({ type: "ready", port: httpServer.address().port, pid: process.pid });
 }

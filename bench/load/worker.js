@@ -9,6 +9,7 @@
 //   exit   → exit at once
 import { performance, monitorEventLoopDelay } from "node:perf_hooks";
 import { WindowProfiler } from "../lib/profiler.js";
+import { answerCommands } from "../lib/commands.js";
 
 const SCENARIOS = {
   fanout: () => import("./scenarios/fanout.js"),
@@ -108,19 +109,8 @@ const commands = {
     window = null;
     return result;
   },
-  exit() {
-    process.exit(0);
-  },
 };
 
-process.on("message", async (msg) => {
-  const command = commands[msg?.cmd];
-  try {
-    if (!command) throw new Error(`unknown command ${msg?.cmd}`);
-    process.send({ id: msg.id, result: await command(msg.args ?? {}) });
-  } catch (err) {
-    process.send({ id: msg.id, error: String(err?.stack ?? err) });
-  }
-});
+answerCommands(commands);
 
 process.send({ type: "ready", pid: process.pid });

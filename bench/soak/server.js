@@ -12,6 +12,7 @@
 import http from "node:http";
 import { requireHarness } from "../lib/server-ipc.js";
 import { DEFAULTS, SLOW_ACK_MAX_MS, roomName } from "./config.js";
+import { answerCommands } from "../lib/commands.js";
 
 const TARGETS = {
   "socket.io": () => import("socket.io"),
@@ -126,20 +127,9 @@ const commands = {
       incidents: [...incidents],
     };
   },
-  exit() {
-    process.exit(0);
-  },
 };
 
-process.on("message", async (msg) => {
-  const command = commands[msg?.cmd];
-  try {
-    if (!command) throw new Error(`unknown command ${msg?.cmd}`);
-    process.send({ id: msg.id, result: await command(msg.args) });
-  } catch (err) {
-    process.send({ id: msg.id, error: String(err?.stack ?? err) });
-  }
-});
+answerCommands(commands);
 
 httpServer.listen(0, "127.0.0.1", () => {
   process.send({ type: "ready", port: httpServer.address().port, pid: process.pid });

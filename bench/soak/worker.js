@@ -14,6 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { SoakClient } from "./client.js";
 import { newCounters } from "./checks.js";
 import { SETUP_RATE } from "./config.js";
+import { answerCommands } from "../lib/commands.js";
 
 
 if (typeof process.send !== "function") {
@@ -119,18 +120,7 @@ const commands = {
     for (const client of clients) client.close();
     return { counters: ctx.counters, clients: clients.length, maxSilenceMs, incidents: ctx.incidents, ...result };
   },
-  exit() {
-    process.exit(0);
-  },
 };
 
-process.on("message", async (msg) => {
-  const command = commands[msg?.cmd];
-  try {
-    if (!command) throw new Error(`unknown command ${msg?.cmd}`);
-    process.send({ id: msg.id, result: await command(msg.args ?? {}) });
-  } catch (err) {
-    process.send({ id: msg.id, error: String(err?.stack ?? err) });
-  }
-});
+answerCommands(commands);
 process.send({ type: "ready", pid: process.pid });
