@@ -20,7 +20,13 @@ const values = (notepackSafe: boolean) => fc.letrec((tie) => ({
     fc.string({ minLength: 30, maxLength: 70_000 }).filter((s) => s.length > 0),
     fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
     fc.array(tie("value"), { maxLength: 20 }),
-    fc.dictionary(fc.string({ maxLength: 12 }), tie("value"), { maxKeys: 20 }),
+    // notepack.decode assigns keys, so a "__proto__" key changes the prototype there instead of
+    // arriving as data (ours defines it as an own property): it is left out of the notepack checks.
+    fc.dictionary(
+      notepackSafe ? fc.string({ maxLength: 12 }).filter((k) => k !== "__proto__") : fc.string({ maxLength: 12 }),
+      tie("value"),
+      { maxKeys: 20 },
+    ),
   ),
 })).value;
 const packetValue = values(false);
