@@ -18,7 +18,10 @@
  * grows by doubling up to `maxPayload`, so a message split into a million
  * one-byte fragments costs one buffer, not a million.
  */
-import { isUtf8 } from "node:buffer";
+import * as buffer from "node:buffer";
+
+/** Node's native check (18.14+); a JavaScript one on older 18.x releases. */
+const nativeIsUtf8: ((data: Buffer) => boolean) | undefined = (buffer as { isUtf8?: (data: Buffer) => boolean }).isUtf8;
 
 export const CLOSE_PROTOCOL_ERROR = 1002;
 export const CLOSE_INVALID_DATA = 1007;
@@ -86,7 +89,41 @@ export function isValidUtf8(data: Buffer): boolean {
     while (i < data.length && data[i] < 0x80) i++;
     if (i === data.length) return true;
   }
-  return isUtf8(data);
+  return nativeIsUtf8 !== undefined ? nativeIsUtf8(data) : isUtf8Js(data);
+}
+
+/** RFC 3629 well-formed UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
+export function isUtf8Js(data: Uint8Array): boolean {
+  const len = data.length;
+  let i = 0;
+  while (i < len) {
+    const b = data[i];
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    // Sequence length and the allowed range of its second byte (§4 of RFC 3629).
+    let need = 3;
+    let min = 0x80;
+    let max = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      if (b === 0xe0) min = 0xa0;
+      else if (b === 0xed) max = 0x9f;
+    } else if (b === 0xf0) min = 0x90;
+    else if (b === 0xf4) max = 0x8f;
+    else if (b < 0xf1 || b > 0xf3) return false;
+    if (i + need >= len) return false;
+    const second = data[i + 1];
+    if (second < min || second > max) return false;
+    for (let k = 2; k <= need; k++) {
+      const c = data[i + k];
+      if (c < 0x80 || c > 0xbf) return false;
+    }
+    i += need + 1;
+  }
+  return true;
 }
 
 export class FrameReader {

@@ -6,7 +6,8 @@
 import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { FrameReader, MAX_FRAGMENTS, unmask, type FrameSink } from "../../src/engine/ws-frame-reader.js";
+import { isUtf8 } from "node:buffer";
+import { FrameReader, isUtf8Js, MAX_FRAGMENTS, unmask, type FrameSink } from "../../src/engine/ws-frame-reader.js";
 
 type Event =
   | { kind: "message"; binary: boolean; data: string }
@@ -93,6 +94,23 @@ describe("FrameReader", () => {
         expect(events.some((e) => e.kind === "error")).toBe(false);
       }),
       { numRuns: 150 },
+    );
+  });
+
+  it("the JavaScript UTF-8 check (Node < 18.14) agrees with Node's isUtf8 on random and edge bytes", () => {
+    const edges = [0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xec, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xff];
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 12 }),
+          fc.array(fc.constantFrom(...edges), { maxLength: 8 }).map((a) => Uint8Array.from(a)),
+          fc.string({ unit: "binary", maxLength: 20 }).map((t) => new Uint8Array(Buffer.from(t))),
+        ),
+        (bytes) => {
+          expect(isUtf8Js(bytes)).toBe(isUtf8(bytes));
+        },
+      ),
+      { numRuns: 3000 },
     );
   });
 
