@@ -13,6 +13,7 @@ import {
   type Socket as ClientSocket,
   type SocketOptions,
 } from "socket.io-client";
+import type { Socket as EngineClientSocket } from "engine.io-client";
 import { Server, type ServerOptions } from "./impl.js";
 
 export type TransportMode = "polling" | "websocket" | "upgrade";
@@ -339,4 +340,22 @@ export async function barrier(pairs: Array<{ client: ClientSocket; socket: any }
       return arrived;
     }),
   );
+}
+
+/** The next message of a raw engine.io-client socket whose text starts with `prefix`. */
+export function nextMessage(socket: EngineClientSocket, prefix: string, timeoutMs = 3000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.off("message", onMessage);
+      reject(new Error(`no message starting with ${JSON.stringify(prefix)} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (data: unknown) => {
+      if (typeof data === "string" && data.startsWith(prefix)) {
+        clearTimeout(timer);
+        socket.off("message", onMessage);
+        resolve(data);
+      }
+    };
+    socket.on("message", onMessage);
+  });
 }

@@ -7,6 +7,7 @@
 import { Socket as EngineSocket } from "engine.io-client";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  nextMessage,
   closeAll,
   connectPair,
   createIoServer,
@@ -57,24 +58,6 @@ async function rawClient(handle: IoServerHandle, mode: TransportMode): Promise<E
   await waitFor(socket, "open");
   if (mode === "upgrade" && socket.transport.name !== "websocket") await waitFor(socket, "upgrade");
   return socket;
-}
-
-/** Next message whose text starts with `prefix`. */
-function nextMessage(socket: EngineSocket, prefix: string, timeoutMs = 3000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.off("message", onMessage);
-      reject(new Error(`no message starting with ${JSON.stringify(prefix)} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onMessage = (data: unknown) => {
-      if (typeof data === "string" && data.startsWith(prefix)) {
-        clearTimeout(timer);
-        socket.off("message", onMessage);
-        resolve(data);
-      }
-    };
-    socket.on("message", onMessage);
-  });
 }
 
 /** A well-behaved official client still gets served. */

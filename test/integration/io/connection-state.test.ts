@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Decoder, Encoder } from "../../../src/io/protocol/index.js";
 import * as tidewireParser from "../../../src/io/protocol/index.js";
 import {
+  nextMessage,
   closeAll,
   connectClient,
   connectPair,
@@ -36,24 +37,6 @@ async function rawClient(handle: IoServerHandle, mode: TransportMode): Promise<E
   });
   await waitFor(socket, "open");
   return socket;
-}
-
-/** Next text message starting with `prefix`. */
-function nextMessage(socket: EngineSocket, prefix: string, timeoutMs = 3000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.off("message", onMessage);
-      reject(new Error(`no message starting with ${JSON.stringify(prefix)} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onMessage = (data: unknown) => {
-      if (typeof data === "string" && data.startsWith(prefix)) {
-        clearTimeout(timer);
-        socket.off("message", onMessage);
-        resolve(data);
-      }
-    };
-    socket.on("message", onMessage);
-  });
 }
 
 /** Sends CONNECT for `nsp` and waits for both the reply and the server-side socket. */
