@@ -299,6 +299,11 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
     else if (transport.name === "websocket") this.emit("drain");
   }
 
+  /** @internal */
+  onTransportDelivered(transport: Transport): void {
+    if (transport === this.transport && this.#queue.length > 0) this.flushNow();
+  }
+
   // ---- upgrade ---------------------------------------------------------------
 
   /** Starts an upgrade to `transport` (the server checked that none is under way). @internal */

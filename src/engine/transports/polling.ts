@@ -302,6 +302,8 @@ export class PollingTransport extends Transport implements TimerEntry {
       return;
     }
     if (res.headersSent || res.writableEnded || res.destroyed) return;
+    this.host?.onTransportDelivered(this);
+    if (res.headersSent || res.writableEnded || res.destroyed) return;
     // text/html rather than text/plain: some user agents offered a download otherwise.
     res.writeHead(200, this.#headers(req, { "Content-Type": "text/html", "Content-Length": "2" }));
     res.end("ok");

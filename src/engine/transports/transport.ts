@@ -23,6 +23,11 @@ export interface TransportHost {
   onTransportClose(transport: Transport, requested: boolean): void;
   /** The transport became writable: a polling GET arrived, or a backed-up socket drained. */
   onTransportReady(transport: Transport): void;
+  /**
+   * Every packet of one polling POST has been delivered and its answer is
+   * about to go out: what they produced may leave first (in the pending GET).
+   */
+  onTransportDelivered(transport: Transport): void;
 }
 
 /** What transports need from the server. @internal */

@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  againstReference,
   closeAll,
   eioPath,
   onCleanup,
@@ -107,6 +108,27 @@ describe("engine polling transport", () => {
     expect(res.text).toBe("ok");
     expect(got).toEqual(["hello", Buffer.from([1, 2, 3, 4]), "€", undefined]);
     expect(data).toEqual(got);
+  });
+
+  it("replies sent while a POST is delivered leave in the pending GET before the POST is answered", async () => {
+    const h = await startEngine();
+    const { sid, conn } = await session(h);
+    conn.on("message", (m: string) => conn.send(`re:${m}`));
+    const finished: string[] = [];
+    h.httpServer.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+      res.on("finish", () => finished.push(req.method as string));
+    });
+    const seen = requestSeen(h);
+    const get = pollGet(h, sid);
+    await seen;
+    const post = await pollPost(h, sid, "4a\x1e4b\x1e4c");
+    expect(post.text).toBe("ok");
+    const reply = await get;
+    // The client reads the replies before its POST slot frees up, so the
+    // messages it sends in reaction to them share one POST.
+    expect(finished).toEqual(["GET", "POST"]);
+    // engine.io answers the GET with the first reply alone; tidewire with all of them.
+    expect(reply.text).toBe(againstReference ? "4re:a" : "4re:a\x1e4re:b\x1e4re:c");
   });
 
   it("a second GET while one is pending: the first gets a close packet, the second 400, the session closes", async () => {
