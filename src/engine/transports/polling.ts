@@ -25,9 +25,9 @@ import { runCallbacks, Transport, type EngineContext } from "./transport.js";
 export const CLOSE_TIMEOUT = 30_000;
 
 /**
- * Body chunks smaller than this are copied into blocks of BODY_BLOCK bytes:
- * a body trickled in one-byte chunks would otherwise cost a Buffer object
- * (~200 bytes of heap) per byte received.
+ * Body chunks after the first that are smaller than this are copied into
+ * blocks of BODY_BLOCK bytes: a body trickled in one-byte chunks would
+ * otherwise cost a Buffer object (~200 bytes of heap) per byte received.
  */
 const SMALL_CHUNK = 2048;
 const BODY_BLOCK = 16 * 1024;
@@ -252,7 +252,8 @@ export class PollingTransport extends Transport implements TimerEntry {
       tooLarge(req, res);
       return;
     }
-    if (buf.length >= SMALL_CHUNK) {
+    // The first chunk (usually the whole body) is kept as it came.
+    if (buf.length >= SMALL_CHUNK || this.#dataBytes === buf.length) {
       this.#sealBlock();
       this.#chunks.push(buf);
       return;
