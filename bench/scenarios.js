@@ -163,10 +163,10 @@ export const SCENARIOS = [
   },
   {
     name: "binary-echo",
-    title: "binary echo: 64 KiB Buffers, 20 websocket clients x 2 in flight",
+    title: "binary echo: 64 KiB Buffers, 20 websocket clients x 8 in flight",
     kind: "throughput",
     workers: 1,
-    params: () => ({ clients: 20, concurrency: 20, inFlight: 2, size: 64 * 1024, largeReads: 1 }),
+    params: () => ({ clients: 20, concurrency: 20, inFlight: 8, size: 64 * 1024, largeReads: 1 }),
     metrics: [
       { key: "throughput", label: "MB/s", value: (r) => r.bytes / 1e6 / (r.windowMs / 1000), better: "higher", target: 1.4, format: "1" },
       { key: "cpuPerUnit", label: "server CPU ms/MB", value: (r) => (windowCpu(r) * 1e3) / (r.bytes / 1e6), better: "lower", target: 0.7, format: "3" },
