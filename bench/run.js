@@ -49,6 +49,18 @@ const MODES = {
  * same rule.
  */
 const CONTENDED_PCT = 20;
+/**
+ * A run whose host probe (lib/host-probe.js, on the server's core before and
+ * after the run) took this many times the fastest probe of the whole bench
+ * met a slowed host: it is repeated under the same rule. On a quiet machine
+ * the probe stays within 1.3x of its fastest; in slowed phases both servers'
+ * throughput halved.
+ */
+const SLOW_HOST_FACTOR = 1.4;
+/** Fastest host probe so far (ms), the reference for SLOW_HOST_FACTOR. */
+let fastestProbeMs = Infinity;
+/** The probe's process (lib/probe-child.js), on the server's core for the whole bench. @type {PinnedChild} */
+let hostProber;
 /** Load-generator core busy (%) above which a run may measure the load generator, not the server. */
 const LOAD_SATURATED_PCT = 85;
 
@@ -58,8 +70,8 @@ const USAGE = `usage: npm run bench -- [options]
   --target <name>         run only this target (repeatable): socket.io | tidewire, or raw
                           (calibration server: the load generator's own ceiling, WebSocket only)
   --rounds <n>            rounds per scenario (default ${MODES.full.rounds}, quick ${MODES.quick.rounds})
-  --retries <n>           repeat a run disturbed by other processes (>${CONTENDED_PCT}% of a core) up to n
-                          times, keeping the least disturbed (default ${MODES.full.retries}, quick ${MODES.quick.retries})
+  --retries <n>           repeat a run disturbed by other processes (>${CONTENDED_PCT}% of a core) or by a
+                          slowed host (probe >${SLOW_HOST_FACTOR}x the fastest) up to n times, keeping the least disturbed (default ${MODES.full.retries}, quick ${MODES.quick.retries})
   --workers <n>           load-generator processes (all on core ${LOAD_CORE}) instead of each scenario's own
                           count (fanout always uses one)
   --duration <ms>         measured window of throughput scenarios (default ${MODES.full.durationMs}, quick ${MODES.quick.durationMs})
@@ -176,6 +188,19 @@ async function smoke(target) {
  * One measured run of one scenario against one target, in fresh processes.
  * @returns {Promise<object>} the raw result (ok false with the error on failure)
  */
+/**
+ * runOnce, then the host probe again once every process of the run has
+ * exited (a server may still be working off a backlog when the load stops).
+ */
+async function runProbed(scenario, target, round, mode) {
+  const run = await runOnce(scenario, target, round, mode);
+  if (run.ok) {
+    run.probeMs.push(await hostProber.request("probe"));
+    fastestProbeMs = Math.min(fastestProbeMs, ...run.probeMs);
+  }
+  return run;
+}
+
 async function runOnce(scenario, target, round, mode) {
   const base = { scenario: scenario.name, target, round, kind: scenario.kind };
   const profileDir = fileURLToPath(new URL("./results/profiles/", import.meta.url));
@@ -219,6 +244,8 @@ async function runOnce(scenario, target, round, mode) {
     let coresAfter;
     let redisCpu0 = NaN;
     let redisCpu = NaN;
+    const probe = () => hostProber.request("probe");
+    const probeBefore = await probe();
     if (scenario.kind === "throughput") {
       await all("start");
       await sleep(mode.warmupMs);
@@ -247,6 +274,8 @@ async function runOnce(scenario, target, round, mode) {
     return {
       ...base,
       ok: true,
+      // host probe (ms) on the server's core before the run (runProbed adds the one after)
+      probeMs: [probeBefore],
       units: sum("units"),
       bytes: sum("bytes"),
       deliveries: sum("deliveries"),
@@ -319,6 +348,17 @@ function contention(run) {
   return Number.isFinite(others) ? others : 0;
 }
 
+/** How many times slower than the fastest probe the host ran around this run (1 when unknown). */
+function hostSlowdown(run) {
+  if (!run.ok || !run.probeMs || !Number.isFinite(fastestProbeMs)) return 1;
+  return Math.max(...run.probeMs) / fastestProbeMs;
+}
+
+/** Above 1: the run was disturbed (other processes, or a slowed host); lower is better. */
+function disturbance(run) {
+  return Math.max(contention(run) / CONTENDED_PCT, (hostSlowdown(run) - 1) / (SLOW_HOST_FACTOR - 1));
+}
+
 function progressLine(scenario, run, attempt = `round ${run.round}`) {
   if (!run.ok) return `  ${run.target.padEnd(9)} ${attempt}: FAILED ${run.error}`;
   const m = scenario.metrics[0];
@@ -335,7 +375,9 @@ function progressLine(scenario, run, attempt = `round ${run.round}`) {
   const disturbed = others > 10 ? `, OTHER PROCESSES took ~${others.toFixed(0)}% of a core` : "";
   const errors = run.errors ? `, ${run.errors} client errors (${run.errorSamples[0]})` : "";
   const saturated = loadPct > LOAD_SATURATED_PCT ? ", LOAD GENERATOR NEAR ITS LIMIT" : "";
-  return `  ${run.target.padEnd(9)} ${attempt}: ${main}, server CPU ${cpu.toFixed(3)} s, server core ${serverPct.toFixed(0)}% busy, load-gen ${loadPct.toFixed(0)}%${saturated}${disturbed}${errors}`;
+  const slowdown = hostSlowdown(run);
+  const slowHost = slowdown > SLOW_HOST_FACTOR ? `, HOST SLOWED (probe ${slowdown.toFixed(2)}x the fastest)` : "";
+  return `  ${run.target.padEnd(9)} ${attempt}: ${main}, server CPU ${cpu.toFixed(3)} s, server core ${serverPct.toFixed(0)}% busy, load-gen ${loadPct.toFixed(0)}%${saturated}${disturbed}${slowHost}${errors}`;
 }
 
 async function main() {
@@ -363,6 +405,8 @@ async function main() {
   mode.profile = opts.profile;
   mode.workers = opts.workers;
   await pinSelf(LOAD_CORE);
+  hostProber = new PinnedChild("host probe", SERVER_CORE, "lib/probe-child.js", []);
+  await hostProber.ready;
 
   let targets = opts.targets.length ? ALL_TARGETS.filter((t) => opts.targets.includes(t)) : [...DEFAULT_TARGETS];
   const distEntry = fileURLToPath(new URL("../dist/index.js", import.meta.url));
@@ -397,16 +441,16 @@ async function main() {
     for (let round = 1; round <= mode.rounds; round++) {
       for (const target of targets) {
         if (!supports(target, scenario)) continue;
-        let run = await runOnce(scenario, target, round, mode);
+        let run = await runProbed(scenario, target, round, mode);
         attemptsDone++;
         plannedDone++;
         log(progressLine(scenario, run));
-        for (let retry = 1; retry <= mode.retries && contention(run) > CONTENDED_PCT && retryFits(); retry++) {
-          const again = await runOnce(scenario, target, round, mode);
+        for (let retry = 1; retry <= mode.retries && disturbance(run) > 1 && retryFits(); retry++) {
+          const again = await runProbed(scenario, target, round, mode);
           attemptsDone++;
           log(progressLine(scenario, again, `retry ${retry}`));
           again.attempts = (run.attempts ?? 1) + 1;
-          if (contention(again) < contention(run)) run = again;
+          if (disturbance(again) < disturbance(run)) run = again;
           else run.attempts = again.attempts;
         }
         runs.push(run);
