@@ -37,16 +37,16 @@ const ALL_TARGETS = Object.keys(TARGETS);
 const DEFAULT_TARGETS = ["socket.io", "tidewire"];
 
 const MODES = {
-  full: { rounds: 3, warmupMs: 500, durationMs: 2000, retries: 2, budgetMs: 240_000 },
+  full: { rounds: 3, warmupMs: 500, durationMs: 2000, retries: 2, budgetMs: 295_000 },
   quick: { rounds: 1, warmupMs: 250, durationMs: 1000, retries: 0, budgetMs: 0 },
 };
 
 /**
  * A run during which other processes took more than this share (%) of the
  * server's or the load generator's core is repeated (up to `retries` times,
- * and only while the planned runs still fit in `budgetMs` at the average run
- * time so far); the least disturbed attempt is kept. Both targets get the
- * same rule.
+ * and only while every planned run still fits in `budgetMs`, estimated from
+ * the attempts so far, scenario by scenario; an explicit --retries lifts the
+ * budget); the least disturbed attempt is kept. Both targets get the same rule.
  */
 const CONTENDED_PCT = 20;
 /**
@@ -428,12 +428,35 @@ async function main() {
   const selected = opts.scenarios.length ? SCENARIOS.filter((s) => opts.scenarios.includes(s.name)) : SCENARIOS;
   const started = new Date();
   const scenarios = [];
-  const planned = selected.reduce((n, s) => n + mode.rounds * targets.filter((t) => supports(t, s)).length, 0);
-  let attemptsDone = 0;
   let plannedDone = 0;
-  const retryFits = () => {
-    const elapsed = Date.now() - started.getTime();
-    return elapsed + (planned - plannedDone + 1) * (elapsed / attemptsDone) < mode.budgetMs;
+  /** Wall time of every attempt so far, per scenario. @type {Map<string, number[]>} */
+  const attemptMs = new Map();
+  const timed = async (scenario, attempt) => {
+    const t0 = Date.now();
+    const run = await attempt();
+    const list = attemptMs.get(scenario.name) ?? [];
+    list.push(Date.now() - t0);
+    attemptMs.set(scenario.name, list);
+    return run;
+  };
+  // A scenario not run yet is expected to take the mean attempt so far plus its settle time.
+  const expectedMs = (scenario) => {
+    const own = attemptMs.get(scenario.name);
+    if (own) return own.reduce((a, b) => a + b, 0) / own.length;
+    const all = [...attemptMs.values()].flat();
+    return all.reduce((a, b) => a + b, 0) / all.length + (scenario.settleMs ?? 0);
+  };
+  /** Whether one more attempt of `scenario` still lets every planned run finish within the budget. */
+  const retryFits = (scenario) => {
+    let remaining = expectedMs(scenario);
+    let index = 0;
+    for (const s of selected) {
+      for (const t of targets) {
+        if (!supports(t, s)) continue;
+        for (let round = 1; round <= mode.rounds; round++) if (index++ >= plannedDone) remaining += expectedMs(s);
+      }
+    }
+    return Date.now() - started.getTime() + remaining < mode.budgetMs;
   };
   for (const scenario of selected) {
     log(`\n${scenario.title}`);
@@ -441,13 +464,11 @@ async function main() {
     for (let round = 1; round <= mode.rounds; round++) {
       for (const target of targets) {
         if (!supports(target, scenario)) continue;
-        let run = await runProbed(scenario, target, round, mode);
-        attemptsDone++;
+        let run = await timed(scenario, () => runProbed(scenario, target, round, mode));
         plannedDone++;
         log(progressLine(scenario, run));
-        for (let retry = 1; retry <= mode.retries && disturbance(run) > 1 && retryFits(); retry++) {
-          const again = await runProbed(scenario, target, round, mode);
-          attemptsDone++;
+        for (let retry = 1; retry <= mode.retries && disturbance(run) > 1 && retryFits(scenario); retry++) {
+          const again = await timed(scenario, () => runProbed(scenario, target, round, mode));
           log(progressLine(scenario, again, `retry ${retry}`));
           again.attempts = (run.attempts ?? 1) + 1;
           if (disturbance(again) < disturbance(run)) run = again;
