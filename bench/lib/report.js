@@ -57,6 +57,11 @@ function safe(fn, run) {
   }
 }
 
+/** The ratio with its "x", or "–" when a side was not measured. */
+function ratioText(r) {
+  return Number.isFinite(r.ratio) ? `${fmt(r.ratio, "2")}x` : "–";
+}
+
 function targetText(r) {
   if (!r || r.target === null) return "";
   return `${r.better === "higher" ? ">=" : "<="} ${r.target}x`;
@@ -79,7 +84,7 @@ export function textTable(results) {
       const row = [m.label, ...targets.map((t) => cell(s.summary[t]?.[m.key], m))];
       if (targets.length > 1) {
         const r = s.ratios[m.key];
-        row.push(r ? `${fmt(r.ratio, "2")}x` : "", r ? `${targetText(r)}${r.met === null ? "" : r.met ? " met" : " MISSED"}` : "");
+        row.push(r ? ratioText(r) : "", r ? `${targetText(r)}${r.met === null ? "" : r.met ? " met" : " MISSED"}` : "");
       }
       rows.push(row);
     }
@@ -106,7 +111,7 @@ export function markdownTable(results) {
     for (const m of [...s.metrics, ...context]) {
       const r = s.ratios[m.key];
       const row = [s.name, m.label, ...targets.map((t) => cell(s.summary[t]?.[m.key], m))];
-      if (both) row.push(r ? `${fmt(r.ratio, "2")}x` : "", r ? `${targetText(r)}${r.met === null ? "" : r.met ? " ✓" : " ✗"}` : "");
+      if (both) row.push(r ? ratioText(r) : "", r ? `${targetText(r)}${r.met === null ? "" : r.met ? " ✓" : " ✗"}` : "");
       out.push(`| ${row.join(" | ")} |`);
     }
   }
