@@ -37,7 +37,7 @@ const ALL_TARGETS = Object.keys(TARGETS);
 const DEFAULT_TARGETS = ["socket.io", "tidewire"];
 
 const MODES = {
-  full: { rounds: 3, warmupMs: 500, durationMs: 2000, retries: 2, budgetMs: 295_000, settle: true },
+  full: { rounds: 3, warmupMs: 500, durationMs: 2000, retries: 2, budgetMs: 280_000, settle: true },
   // Quick mode skips the idle-memory settle (15 s a run): its idle RSS row stays empty.
   quick: { rounds: 1, warmupMs: 250, durationMs: 1000, retries: 0, budgetMs: 0, settle: false },
 };
