@@ -38,7 +38,7 @@ const DEFAULT_TARGETS = ["socket.io", "tidewire"];
 
 const MODES = {
   full: { rounds: 3, warmupMs: 500, durationMs: 2000, retries: 2, budgetMs: 280_000, settle: true },
-  // Quick mode skips the idle-memory settle (15 s a run): its idle RSS row stays empty.
+  // Quick mode skips the idle-memory settle (8 s a run): its idle RSS row stays empty.
   quick: { rounds: 1, warmupMs: 250, durationMs: 1000, retries: 0, budgetMs: 0, settle: false },
 };
 
@@ -186,10 +186,6 @@ async function smoke(target) {
 }
 
 /**
- * One measured run of one scenario against one target, in fresh processes.
- * @returns {Promise<object>} the raw result (ok false with the error on failure)
- */
-/**
  * runOnce, then the host probe again once every process of the run has
  * exited (a server may still be working off a backlog when the load stops).
  */
@@ -202,6 +198,10 @@ async function runProbed(scenario, target, round, mode) {
   return run;
 }
 
+/**
+ * One measured run of one scenario against one target, in fresh processes.
+ * @returns {Promise<object>} the raw result (ok false with the error on failure)
+ */
 async function runOnce(scenario, target, round, mode) {
   const base = { scenario: scenario.name, target, round, kind: scenario.kind };
   const profileDir = fileURLToPath(new URL("./results/profiles/", import.meta.url));
@@ -245,8 +245,7 @@ async function runOnce(scenario, target, round, mode) {
     let coresAfter;
     let redisCpu0 = NaN;
     let redisCpu = NaN;
-    const probe = () => hostProber.request("probe");
-    const probeBefore = await probe();
+    const probeBefore = await hostProber.request("probe");
     if (scenario.kind === "throughput") {
       await all("start");
       await sleep(mode.warmupMs);

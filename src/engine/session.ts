@@ -301,7 +301,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
 
   /** @internal */
   onTransportDelivered(transport: Transport): void {
-    if (transport === this.transport && this.#queue.length > 0) this.flushNow();
+    if (transport === this.transport) this.flushNow();
   }
 
   // ---- upgrade ---------------------------------------------------------------

@@ -302,7 +302,6 @@ export class PollingTransport extends Transport implements TimerEntry {
       setImmediate(() => this.#deliverFrom(packets, end, req, res));
       return;
     }
-    if (res.headersSent || res.writableEnded || res.destroyed) return;
     this.host?.onTransportDelivered(this);
     if (res.headersSent || res.writableEnded || res.destroyed) return;
     // text/html rather than text/plain: some user agents offered a download otherwise.
