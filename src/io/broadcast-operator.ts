@@ -101,10 +101,13 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     let actualServerCount = 0;
     let expectedClientCount = 0;
     let done = false;
+    // As socket.io: on time out the responses so far, or null where a single
+    // response was expected (RemoteSocket); when complete, all of them, or
+    // the single one (undefined if the socket was gone).
     const finish = (err: Error | null): void => {
       done = true;
       timers.disarm(timer);
-      ack(err, single ? responses[0] : responses);
+      ack.call(this, err, single ? (err === null ? responses[0] : null) : responses);
     };
     // As in socket.io, a broadcast with an ack but without timeout() gets an
     // (almost) immediate timeout: the delay is not set, so it is minimal.

@@ -128,6 +128,29 @@ describe("data across nodes", () => {
   });
 });
 
+describe("acks across nodes", () => {
+  it("a RemoteSocket's ack gives the answer, or (Error, null) on timeout; a broadcast ack the responses so far", async () => {
+    const key = uniqueKey();
+    const a = await server(createAdapter(...(await clients()), { key }));
+    const b = await server(createAdapter(...(await clients()), { key }));
+    const onB = await client(b.url);
+    onB.on("q", (cb: (v: string) => void) => cb("yes"));
+    onB.on("silent", () => undefined);
+    const ask = (op: any, event: string) => new Promise<unknown[]>((resolve) => op.emit(event, (...args: unknown[]) => resolve(args)));
+    const [remote] = await a.io.fetchSockets();
+    expect(remote.id).toBe(onB.id);
+    expect(typeof (remote as any).join).toBe("function");
+    expect(await ask(remote.timeout(3000), "q")).toEqual([null, "yes"]);
+    const [err, response] = await ask(remote.timeout(300), "silent");
+    expect((err as Error).message).toBe("operation has timed out");
+    expect(response).toBeNull();
+    expect(await ask(a.io.timeout(3000), "q")).toEqual([null, ["yes"]]);
+    const [broadcastErr, responses] = await ask(a.io.timeout(300), "silent");
+    expect((broadcastErr as Error).message).toBe("operation has timed out");
+    expect(responses).toEqual([]);
+  });
+});
+
 describe("Redis unreachable", () => {
   it("keeps at most limits.pendingPublishBytes of publishes waiting; later ones are dropped, then traffic resumes", async () => {
     const redis = await privateRedis();
