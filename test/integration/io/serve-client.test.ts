@@ -1,13 +1,13 @@
 /**
  * serveClient: the official client bundle under `<path>/`, byte-identical to
  * the socket.io-client package's dist files, with content types, ETag/304 and
- * gzip; everything else under the path is Engine.IO's (400 code 0), and no
+ * compression negotiated as socket.io does; everything else under the path is Engine.IO's (400 code 0), and no
  * path trick ever serves another file.
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { closeAll, createIoServer, rawRequest } from "../../helpers/io.js";
 
@@ -110,5 +110,25 @@ describe("serveClient", { timeout: 10000 }, () => {
     expect(body).not.toContain('"version"');
     expect(body).not.toContain("root:");
     expect(body).not.toContain("engine.io");
+  });
+});
+
+const DECODE: Record<string, (b: Buffer) => Buffer> = { br: brotliDecompressSync, gzip: gunzipSync, deflate: inflateSync };
+
+describe("serveClient: compression as socket.io negotiates it (accepts)", { timeout: 10000 }, () => {
+  it.each([
+    ["gzip, deflate, br, zstd", "gzip"], // Chrome: equal preference, the client's order wins
+    ["gzip,br,deflate", "gzip"],
+    ["br", "br"],
+    ["br;q=1, gzip;q=0.8", "br"],
+    ["deflate, gzip;q=0.5", "deflate"],
+    ["identity", undefined],
+  ])("Accept-Encoding %j is answered with %j", async (header, expected) => {
+    const { url } = await createIoServer();
+    const res = await rawRequest(`${url}/socket.io/socket.io.min.js`, { headers: { "accept-encoding": header } });
+    expect(res.status).toBe(200);
+    expect(res.headers["content-encoding"]).toBe(expected);
+    const body = expected ? DECODE[expected](res.body) : res.body;
+    expect(body.equals(readFileSync(join(clientDist, "socket.io.min.js")))).toBe(true);
   });
 });
