@@ -5,6 +5,7 @@ import { brotliCompressSync, constants as zlibConstants, deflateSync, gzipSync }
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { logger } from "../core/debug.js";
 import { negotiate } from "../engine/compression.js";
+import { addVary } from "../engine/cors.js";
 
 const log = logger("io", "client-bundle");
 
@@ -106,7 +107,7 @@ export function serveBundleFile(name: string, req: IncomingMessage, res: ServerR
   const encoding = negotiate(req.headers["accept-encoding"], ENCODINGS);
   const body = encoding ? compressed(file, encoding) : file.body;
   if (encoding) res.setHeader("Content-Encoding", encoding);
-  res.setHeader("Vary", "Accept-Encoding");
+  addVary(res, "Accept-Encoding");
   res.setHeader("Content-Length", body.length);
   res.writeHead(200);
   res.end(req.method === "HEAD" ? undefined : body);

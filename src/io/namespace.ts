@@ -1,4 +1,5 @@
 import { logger } from "../core/debug.js";
+import { invalidOption } from "../core/errors.js";
 import type { Adapter } from "../adapter/adapter.js";
 import type { Room, SocketId } from "../adapter/types.js";
 import { BroadcastOperator, type RemoteSocket } from "./broadcast-operator.js";
@@ -91,7 +92,18 @@ export class Namespace<
   _initAdapter(): void {
     const Factory = this.server.adapter() as any;
     // A class (or classic function) is constructed; an arrow factory is called.
-    this.adapter = Factory.prototype === undefined ? Factory(this) : new Factory(this);
+    const adapter = Factory.prototype === undefined ? Factory(this) : new Factory(this);
+    if (adapter === null || typeof adapter !== "object" || typeof adapter.addAll !== "function" || typeof adapter.init !== "function") {
+      throw invalidOption(
+        "adapter",
+        "a class or factory creating an adapter (an object with init(), addAll(), broadcast()...)",
+        adapter,
+        typeof adapter === "function"
+          ? "The factory returned a function: pass createAdapter(pubClient, subClient), not createAdapter itself."
+          : undefined,
+      );
+    }
+    this.adapter = adapter;
     Promise.resolve(this.adapter.init()).catch((err) => log("adapter init failed: %O", err));
   }
 
