@@ -25,7 +25,8 @@ export const againstReference = process.env.TEST_AGAINST === "socket.io";
 /** node-redis v5 (`redis`), v4 (`redis4`) and v6 (`redis6`, what `npm i redis` installs today), and ioredis. */
 export type ClientKind = "redis5" | "redis4" | "redis6" | "ioredis";
 export const CLIENT_KINDS: readonly ClientKind[] = ["redis5", "redis4", "redis6", "ioredis"];
-export type Impl = "tidewire" | "socket.io";
+/** A node's server and adapter: tidewire's, socket.io 4.8 with @socket.io/redis-adapter, or tidewire's Server with @socket.io/redis-adapter. */
+export type Impl = "tidewire" | "socket.io" | "tidewire+redis-adapter";
 
 // ---- teardown ---------------------------------------------------------------
 
