@@ -157,7 +157,8 @@ export function attachChat(io, { historyFile = null } = {}) {
         const cid = clientId(payload);
         if (cid) {
           const known = history.findByClientId(cid);
-          if (known) return reply(ack, { ok: true, message: known.entry, duplicate: true });
+          if (known?.entry.kind === "text") return reply(ack, { ok: true, message: known.entry, duplicate: true });
+          if (known) return reply(ack, { ok: false, error: "this message id was already used for a file" });
         }
         if (typeof text !== "string" || text.trim().length === 0) {
           return reply(ack, { ok: false, error: "empty message" });
@@ -187,7 +188,8 @@ export function attachChat(io, { historyFile = null } = {}) {
         const cid = clientId(payload);
         if (cid) {
           const known = history.findByClientId(cid);
-          if (known) return reply(ack, { ok: true, id: known.entry.id, size: known.entry.size, duplicate: true });
+          if (known?.entry.kind === "file") return reply(ack, { ok: true, id: known.entry.id, size: known.entry.size, duplicate: true });
+          if (known) return reply(ack, { ok: false, error: "this file id was already used for a message" });
         }
         const data = toBuffer(payload?.data);
         if (!data) return reply(ack, { ok: false, error: "no file data received" });

@@ -37,7 +37,12 @@ function entryBytes(entry) {
 export class RoomHistory {
   /** @type {Map<string, { entries: Entry[], bytes: number }>} insertion order = least recently used first */
   #rooms = new Map();
-  /** @type {Map<string, { room: string, entry: Entry }>} client id -> stored entry, oldest first */
+  /**
+   * Client id -> what a resend is answered with, oldest first: a text entry
+   * whole (at most a few KiB), a file as its id and size only, so that this
+   * map never holds attachment bytes the room history has let go.
+   * @type {Map<string, { room: string, entry: TextEntry | { kind: "file", id: number, size: number } }>}
+   */
   #byClientId = new Map();
   #nextId = 1;
   #file;
@@ -72,7 +77,7 @@ export class RoomHistory {
     return n;
   }
 
-  /** The entry stored for a client message id, if it is still remembered. */
+  /** What was stored for a client message id (a file: its id and size), if still remembered. */
   findByClientId(cid) {
     return this.#byClientId.get(cid) ?? null;
   }
@@ -95,7 +100,7 @@ export class RoomHistory {
 
   #rememberClientId(cid, room, entry) {
     this.#byClientId.delete(cid);
-    this.#byClientId.set(cid, { room, entry });
+    this.#byClientId.set(cid, { room, entry: entry.kind === "file" ? { kind: "file", id: entry.id, size: entry.size } : entry });
     if (this.#byClientId.size > this.#limits.clientIds) this.#byClientId.delete(this.#byClientId.keys().next().value);
   }
 

@@ -278,6 +278,11 @@ describe("examples/chat", () => {
     const f1 = await ada.timeout(3000).emitWithAck("file", { cid: "resent-0002", name: "a.bin", type: "x/y", data });
     const f2 = await ada.timeout(3000).emitWithAck("file", { cid: "resent-0002", name: "a.bin", type: "x/y", data });
     expect(f2).toEqual({ ok: true, id: f1.id, size: data.length, duplicate: true });
+    // An id is for one kind of thing.
+    expect(await ada.timeout(3000).emitWithAck("file", { cid: "resent-0001", name: "x", type: "x/y", data })).toEqual({
+      ok: false,
+      error: "this file id was already used for a message",
+    });
     // A malformed id is ignored, not trusted: the message is posted normally.
     const plain = await ada.timeout(3000).emitWithAck("message", { cid: "bad id!", text: "marker" });
     expect(plain.message).not.toHaveProperty("cid");
