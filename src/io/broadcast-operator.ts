@@ -6,8 +6,7 @@ import { RESERVED_EVENTS, reservedEventError } from "./reserved.js";
 import type { Handshake } from "./handshake.js";
 import type {
   AllButLast,
-  DecorateAcknowledgementsWithMultipleResponses,
-  DecorateAcknowledgementsWithTimeoutAndMultipleResponses,
+  DecorateAcknowledgements,
   DefaultEventsMap,
   EventNames,
   EventNamesWithAck,
@@ -76,8 +75,12 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     return new BroadcastOperator(this.adapter, this.rooms, this.exceptRooms, { ...this.flags, local: true });
   }
 
-  /** Acknowledgements are collected for at most `ms` milliseconds. */
-  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithTimeoutAndMultipleResponses<EmitEvents>, SocketData> {
+  /**
+   * Acknowledgements are collected for at most `ms` milliseconds; the
+   * callback then receives an Error first. (The operator's event map already
+   * has one response per client, so only the Error is added here.)
+   */
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData> {
     return new BroadcastOperator(this.adapter, this.rooms, this.exceptRooms, { ...this.flags, timeout: ms });
   }
 
@@ -243,8 +246,9 @@ export class RemoteSocket<EmitEvents extends EventsMap = DefaultEventsMap, Socke
     return this.#operator.emit(ev, ...args);
   }
 
-  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
-    return this.#operator.timeout(ms) as any;
+  /** The acknowledgement of this one socket, with an Error first after `ms` milliseconds. */
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData> {
+    return this.#operator.timeout(ms);
   }
 
   join(room: Room | Room[]): void {

@@ -12,6 +12,7 @@ import { Socket } from "./socket.js";
 import {
   StrictEventEmitter,
   type AllButLast,
+  type DecorateAcknowledgements,
   type DecorateAcknowledgementsWithTimeoutAndMultipleResponses,
   type DecorateAcknowledgementsWithMultipleResponses,
   type DefaultEventsMap,
@@ -137,8 +138,8 @@ export class Namespace<
     return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).local;
   }
 
-  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithTimeoutAndMultipleResponses<EmitEvents>, SocketData> {
-    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).timeout(ms);
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>>, SocketData> {
+    return new BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>(this.adapter).timeout(ms);
   }
 
   /** Emits to every connected socket of the namespace. */
@@ -147,11 +148,12 @@ export class Namespace<
     return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).emit(ev, ...args);
   }
 
+  /** Emits to every connected socket and resolves with one response per client. */
   emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
     ev: Ev,
     ...args: AllButLast<EventParams<EmitEvents, Ev>>
-  ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>> {
-    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).emitWithAck(ev, ...args);
+  ): Promise<FirstNonErrorArg<Last<EventParams<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, Ev>>>> {
+    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).emitWithAck(ev, ...args) as Promise<any>;
   }
 
   send(...args: EventParams<EmitEvents, "message">): this {

@@ -19,6 +19,7 @@ import type { Socket } from "./socket.js";
 import {
   StrictEventEmitter,
   type AllButLast,
+  type DecorateAcknowledgements,
   type DecorateAcknowledgementsWithTimeoutAndMultipleResponses,
   type DecorateAcknowledgementsWithMultipleResponses,
   type DefaultEventsMap,
@@ -278,7 +279,7 @@ export class Server<
     return this.sockets.local;
   }
 
-  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithTimeoutAndMultipleResponses<EmitEvents>, SocketData> {
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>>, SocketData> {
     return this.sockets.timeout(ms);
   }
 
@@ -290,7 +291,7 @@ export class Server<
   emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
     ev: Ev,
     ...args: AllButLast<EventParams<EmitEvents, Ev>>
-  ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>> {
+  ): Promise<FirstNonErrorArg<Last<EventParams<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, Ev>>>> {
     return this.sockets.emitWithAck(ev, ...args);
   }
 
