@@ -1,5 +1,5 @@
-import http from "node:http";
-import https from "node:https";
+import * as http from "node:http";
+import * as https from "node:https";
 import type { Http2SecureServer, Http2Server } from "node:http2";
 import { logger } from "../core/debug.js";
 import { ErrorCodes } from "../core/errors.js";

@@ -73,11 +73,11 @@ export class Namespace<
   readonly sockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
   readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   adapter!: Adapter;
-  /** Connection middlewares. Public for socket.io compatibility. */
+  /** @internal Connection middlewares (socket.io's field name; private in its declarations). */
   _fns: Array<Middleware<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = [];
   /** Ack id counter shared by every socket of the namespace and its broadcasts. */
   _ids = 0;
-  /** Sockets still in their connection middlewares. */
+  /** @internal Sockets still in their connection middlewares. */
   readonly _preConnectSockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
   /** @internal set when this is a dynamic child of a parent namespace */
   parent?: { removeChild(nsp: Namespace<any, any, any, any>): void };
