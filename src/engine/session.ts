@@ -12,7 +12,7 @@ import { EventEmitter } from "node:events";
 import type { IncomingMessage } from "node:http";
 import { logger } from "../core/debug.js";
 import { useLightListenerStore } from "../core/listener-store.js";
-import { timers, type TimerEntry, type TimerList } from "../core/timers.js";
+import { initTimerEntry, timers, type TimerEntry } from "../core/timers.js";
 import type { RawData, SendOptions } from "../core/types.js";
 import { scheduleFlush, type Flushable } from "./flush-scheduler.js";
 import type { DecodedPacket, Packet, PacketType } from "./packet.js";
@@ -77,16 +77,12 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
 
   /** @internal flush scheduler state */
   _flushQueued = false;
-  /** @internal TimerEntry fields: the heartbeat */
-  _tPrev?: TimerEntry | null;
-  _tNext?: TimerEntry | null;
-  _tDeadline?: number;
-  _tList?: TimerList | null;
 
   /** @internal created by the server during a handshake */
   constructor(id: string, server: Server, transport: Transport, req: IncomingMessage, protocol: 3 | 4) {
     super();
     useLightListenerStore(this);
+    initTimerEntry(this); // the heartbeat
     this.id = id;
     this.server = server;
     this.request = req;

@@ -3,7 +3,7 @@
  * It is its own timer entry for `upgradeTimeout`, so a session's heartbeat
  * and its upgrade deadline share no state.
  */
-import type { TimerEntry, TimerList } from "../core/timers.js";
+import { initTimerEntry, type TimerEntry } from "../core/timers.js";
 import type { Transport } from "./transports/transport.js";
 
 export interface UpgradeOwner {
@@ -16,15 +16,11 @@ export class UpgradeAttempt implements TimerEntry {
   readonly #owner: UpgradeOwner;
   /** The client sent `2probe` and got `3probe`: pending GETs are released with a noop. */
   probed = false;
-  /** @internal TimerEntry fields */
-  _tPrev?: TimerEntry | null;
-  _tNext?: TimerEntry | null;
-  _tDeadline?: number;
-  _tList?: TimerList | null;
 
   constructor(owner: UpgradeOwner, transport: Transport) {
     this.#owner = owner;
     this.transport = transport;
+    initTimerEntry(this);
   }
 
   onTimeout(): void {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { logger } from "../core/debug.js";
-import { timers, type TimerEntry, type TimerList } from "../core/timers.js";
+import { initTimerEntry, timers, type TimerEntry } from "../core/timers.js";
 import type { SendOptions } from "../core/types.js";
 import type { Socket as EngineSocket } from "../engine/index.js";
 import type { SocketId, WriteOptions } from "../adapter/types.js";
@@ -312,14 +312,10 @@ export class Connection {
 /** The connectTimeout's timer entry; dropped once a namespace is joined. */
 class ConnectTimer implements TimerEntry {
   readonly connection: Connection;
-  /** @internal TimerEntry fields */
-  _tPrev?: TimerEntry | null;
-  _tNext?: TimerEntry | null;
-  _tDeadline?: number;
-  _tList?: TimerList | null;
 
   constructor(connection: Connection) {
     this.connection = connection;
+    initTimerEntry(this);
   }
 
   onTimeout(): void {

@@ -7,7 +7,7 @@
  * true exactly while a GET is pending and no answer has been started.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import { timers, type TimerEntry, type TimerList } from "../../core/timers.js";
+import { initTimerEntry, timers, type TimerEntry } from "../../core/timers.js";
 import type { ZlibOptions } from "node:zlib";
 import { compressBody, negotiateEncoding } from "../compression.js";
 import type { DecodedPacket, Packet } from "../packet.js";
@@ -59,11 +59,6 @@ export class PollingTransport extends Transport implements TimerEntry {
   #delivering = false;
   /** The close packet must go out with the next GET. */
   #shouldClose = false;
-  /** @internal TimerEntry fields (the close timeout) */
-  _tPrev?: TimerEntry | null;
-  _tNext?: TimerEntry | null;
-  _tDeadline?: number;
-  _tList?: TimerList | null;
   /*
    * Listeners, created in the constructor: an arrow in a field initializer
    * gets its name set at run time by the bundle (keepNames), which gives
@@ -81,6 +76,7 @@ export class PollingTransport extends Transport implements TimerEntry {
     this.#onPostEnd = () => this.#handlePostEnd();
     this.#onPostClose = () => this.#handlePostClose();
     this.#ctx = ctx;
+    initTimerEntry(this); // the close timeout
   }
 
   get pendingBytes(): number {
