@@ -10,6 +10,7 @@ import * as https from "node:https";
 import type { Http2SecureServer, Http2Server } from "node:http2";
 import type { Duplex } from "node:stream";
 import { ErrorCodes } from "../core/errors.js";
+import { timers } from "../core/timers.js";
 import { computePath, type AttachOptions } from "./options.js";
 import type { Server } from "./server.js";
 
@@ -72,10 +73,15 @@ export function attachToHttpServer(engine: Server, server: HttpLikeServer, optio
     // Adding an upgrade listener stops Node from dropping these itself: do it
     // unless another listener has written to the socket in the meantime.
     socket.on("error", ignoreError);
-    const timer = setTimeout(() => {
-      const s = socket as Duplex & { bytesWritten?: number };
-      if (s.writable && (s.bytesWritten ?? 0) <= 0) s.end();
-    }, destroyUpgradeTimeout);
-    timer.unref();
+    // The shared timers take any delay (a Node timer would turn one above 2^31-1 ms into 1 ms).
+    timers.arm(
+      {
+        onTimeout: () => {
+          const s = socket as Duplex & { bytesWritten?: number };
+          if (s.writable && (s.bytesWritten ?? 0) <= 0) s.end();
+        },
+      },
+      destroyUpgradeTimeout,
+    );
   });
 }

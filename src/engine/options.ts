@@ -18,11 +18,20 @@ export interface CookieOptions extends SerializeOptions {
 
 /** Engine.IO server options: the same names and defaults as engine.io 6.6. */
 export interface EngineOptions {
-  /** Milliseconds between server pings. @default 25000 */
+  /**
+   * Milliseconds between server pings. `pingInterval + pingTimeout` may not
+   * exceed 2147483647 (about 24.8 days): clients wait that long for a ping
+   * with a timer that cannot hold more (they would drop at once).
+   * @default 25000
+   */
   pingInterval?: number;
-  /** Milliseconds to wait for a pong before closing with "ping timeout". @default 20000 */
+  /** Milliseconds to wait for a pong before closing with "ping timeout" (see pingInterval for the bound). @default 20000 */
   pingTimeout?: number;
-  /** Milliseconds an upgrade may take before the new transport is dropped. @default 10000 */
+  /**
+   * Milliseconds an upgrade may take before the new transport is dropped;
+   * any positive finite number, including more than 2^31-1 (the deadline is kept).
+   * @default 10000
+   */
   upgradeTimeout?: number;
   /** Largest accepted POST body / WebSocket message in bytes; advertised as maxPayload. @default 1e6 */
   maxHttpBufferSize?: number;
@@ -74,7 +83,11 @@ export interface AttachOptions {
   path?: string;
   /** Destroy unhandled upgrade requests outside `path`. @default true */
   destroyUpgrade?: boolean;
-  /** Milliseconds before such an upgrade is destroyed. @default 1000 */
+  /**
+   * Milliseconds before such an upgrade is destroyed; more than 2^31-1 is
+   * kept as given, `Infinity` never destroys it.
+   * @default 1000
+   */
   destroyUpgradeTimeout?: number;
   /** Append a trailing slash to `path`. @default true */
   addTrailingSlash?: boolean;
@@ -123,6 +136,9 @@ export const DEFAULTS = Object.freeze({
   maxBufferedBytes: 4 * 1024 * 1024,
 });
 
+/** The longest wait of a client timer (browsers and Node): 2^31-1 ms. */
+const MAX_HEARTBEAT = 2 ** 31 - 1;
+
 function positive(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
@@ -137,6 +153,13 @@ export function resolveOptions(opts: ServerOptions = {}): ResolvedOptions {
   const resolved = { ...opts } as ResolvedOptions;
   resolved.pingInterval = positive("pingInterval", opts.pingInterval, DEFAULTS.pingInterval);
   resolved.pingTimeout = positive("pingTimeout", opts.pingTimeout, DEFAULTS.pingTimeout);
+  if (resolved.pingInterval + resolved.pingTimeout > MAX_HEARTBEAT) {
+    throw invalidOption(
+      "pingInterval",
+      `pingInterval + pingTimeout of at most ${MAX_HEARTBEAT} ms (clients cannot wait longer for a ping: their timers overflow and they drop at once)`,
+      resolved.pingInterval,
+    );
+  }
   resolved.upgradeTimeout = positive("upgradeTimeout", opts.upgradeTimeout, DEFAULTS.upgradeTimeout);
   resolved.maxHttpBufferSize = positive("maxHttpBufferSize", opts.maxHttpBufferSize, DEFAULTS.maxHttpBufferSize);
   resolved.maxBufferedBytes = positive("maxBufferedBytes", opts.maxBufferedBytes, DEFAULTS.maxBufferedBytes);

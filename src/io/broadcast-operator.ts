@@ -76,9 +76,11 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
   }
 
   /**
-   * Acknowledgements are collected for at most `ms` milliseconds; the
-   * callback then receives an Error first. (The operator's event map already
-   * has one response per client, so only the Error is added here.)
+   * Acknowledgements are collected for at most `ms` milliseconds (rounded up
+   * to whole ms; more than 2^31-1 is kept as given; with `Infinity` the
+   * callback waits for every response, where socket.io times out at once);
+   * the callback then receives an Error first. (The operator's event map
+   * already has one response per client, so only the Error is added here.)
    */
   timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData> {
     return new BroadcastOperator(this.adapter, this.rooms, this.exceptRooms, { ...this.flags, timeout: ms });

@@ -23,7 +23,11 @@ export interface ServerOptions extends EngineOptions, AttachOptions {
   adapter?: AdapterConstructor;
   /** The packet codec: a module with Encoder and Decoder classes (socket.io-parser compatible). @default tidewire's parser */
   parser?: any;
-  /** Milliseconds a connection may stay without joining any namespace. @default 45000 */
+  /**
+   * Milliseconds a connection may stay without joining any namespace; more
+   * than 2^31-1 is kept as given, `Infinity` never closes it.
+   * @default 45000
+   */
   connectTimeout?: number;
   /** Connection-state recovery. @default off */
   connectionStateRecovery?: ConnectionStateRecoveryOptions;

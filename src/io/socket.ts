@@ -183,7 +183,11 @@ export class Socket<
     return this;
   }
 
-  /** The next emit's acknowledgement fails with an Error after `ms` milliseconds. */
+  /**
+   * The next emit's acknowledgement fails with an Error after `ms`
+   * milliseconds (rounded up to whole ms). More than 2^31-1 is kept as given;
+   * `Infinity` never times out (socket.io times out such acks at once).
+   */
   timeout(ms: number): Socket<ListenEvents, DecorateAcknowledgements<EmitEvents>, ServerSideEvents, SocketData> {
     this.#setFlag("timeout", ms);
     return this as any;
