@@ -3,9 +3,11 @@
  * Redis (tidewire/redis): the dashboard connected to node A sees node B's
  * stats, sockets and notifications (they travel as broadcasts on the /admin
  * namespace), lists B's sockets through fetchSockets, and its commands reach
- * B's clients. The admin UI never stops its stats timer: after the servers
- * and their Redis clients are closed it keeps emitting, which must not crash
- * the process (socket.io 4.8 with @socket.io/redis-adapter rejects unhandled there).
+ * B's clients; with basic auth and the admin UI's RedisStore, a session
+ * earned on one node is honoured by the other. The admin UI never stops its
+ * stats timer: after the servers and their Redis clients are closed it keeps
+ * emitting, which must not crash the process (socket.io 4.8 with
+ * @socket.io/redis-adapter rejects unhandled there).
  */
 import http from "node:http";
 import net from "node:net";
@@ -13,13 +15,18 @@ import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import { afterEach, describe, expect, it } from "vitest";
 import { io as ioClient, type Socket as ClientSocket } from "socket.io-client";
-import { instrument } from "@socket.io/admin-ui";
+import { instrument, RedisStore } from "@socket.io/admin-ui";
 import { Server } from "../../../src/index.js";
 import { createAdapter } from "../../../src/redis/index.js";
 import { REDIS_URL, closeAll, onClose, uniqueKey, until, waitFor, withTimeout } from "./helpers/cluster.js";
 
 const require = createRequire(import.meta.url);
 const { createClient } = require("redis");
+const Redis = require("ioredis");
+// The admin UI's own dependency, as it resolves it.
+const bcrypt = createRequire(require.resolve("@socket.io/admin-ui"))("bcryptjs") as {
+  hashSync(password: string, rounds: number): string;
+};
 
 const IN_CI = process.env.CI === "true";
 
@@ -52,8 +59,8 @@ interface AdminNode {
   quitRedis(): Promise<void>;
 }
 
-/** A tidewire node on the shared Redis, instrumented in development mode as `serverId`. */
-async function node(key: string, serverId: string): Promise<AdminNode> {
+/** A tidewire node on the shared Redis, instrumented in development mode as `serverId` (plus `opts`). */
+async function node(key: string, serverId: string, opts: Record<string, unknown> = {}): Promise<AdminNode> {
   const pub = createClient({ url: REDIS_URL });
   const sub = pub.duplicate();
   for (const c of [pub, sub]) c.on("error", () => {});
@@ -65,7 +72,7 @@ async function node(key: string, serverId: string): Promise<AdminNode> {
   const httpServer = http.createServer();
   const io = new Server(httpServer, { adapter: createAdapter(pub, sub, { key }) });
   onClose(() => withTimeout(new Promise<void>((r) => io.close(() => r())), 3000, "io.close").catch(() => {}));
-  instrument(io as any, { auth: false, mode: "development", serverId });
+  instrument(io as any, { auth: false, mode: "development", serverId, ...opts });
   io.on("connection", (socket) => {
     socket.join(`home-${serverId}`);
     socket.on("hello", (n: number) => socket.emit("hello-back", n + 1));
@@ -188,6 +195,34 @@ describe.skipIf(redisMissing)("admin UI on two tidewire nodes over Redis", { tim
     admin.emit("_disconnect", "/", false, onB.id);
     expect((await disconnected)[0]).toBe("io server disconnect");
     expect(onA.connected).toBe(true);
+  });
+
+  it("basic auth with the admin UI's RedisStore (ioredis): a session earned on A lets the dashboard in on B", async () => {
+    const key = uniqueKey();
+    const redis = new Redis(REDIS_URL);
+    onClose(() => redis.quit().catch(() => redis.disconnect()));
+    const store = new RedisStore(redis, { prefix: `${key}-admin-session` });
+    const auth = { type: "basic", username: "admin", password: bcrypt.hashSync("changeit", 4) };
+    const a = await node(key, "node-A", { auth, store });
+    const b = await node(key, "node-B", { auth, store });
+
+    const onA = ioClient(`${a.url}/admin`, { transports: ["websocket"], forceNew: true, reconnection: false, auth: { username: "admin", password: "changeit" } });
+    onClose(() => onA.disconnect());
+    const session = waitFor(onA, "session");
+    await waitFor(onA, "connect");
+    const [sessionId] = await session;
+    onClose(() => redis.del(`${key}-admin-session#${sessionId}`));
+    expect(await redis.ttl(`${key}-admin-session#${sessionId}`)).toBeGreaterThan(0);
+
+    const onB = ioClient(`${b.url}/admin`, { transports: ["websocket"], forceNew: true, reconnection: false, auth: { sessionId } });
+    onClose(() => onB.disconnect());
+    const config = waitFor(onB, "config");
+    await waitFor(onB, "connect");
+    expect((await config)[0].supportedFeatures).toContain("EMIT");
+
+    const refused = ioClient(`${b.url}/admin`, { transports: ["websocket"], forceNew: true, reconnection: false, auth: { sessionId: "0123456789abcdef" } });
+    onClose(() => refused.disconnect());
+    expect((await waitFor(refused, "connect_error"))[0].message).toBe("invalid credentials");
   });
 
   it("the admin UI's stats timer, never stopped, does no harm once the servers and their Redis clients are closed", async () => {
