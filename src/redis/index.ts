@@ -45,7 +45,7 @@ export function createShardedAdapter(
 }
 
 export { RedisAdapter, ShardedRedisAdapter };
-export { RequestTimeoutError } from "../adapter/cluster-adapter.js";
+export { RequestTimeoutError } from "../adapter/bus/index.js";
 export { msgpackParser, MsgpackError } from "./msgpack/index.js";
 export type { RedisAdapterOptions, ShardedRedisAdapterOptions, RedisAdapterLimits } from "./options.js";
 export type { Parser } from "./protocol.js";

@@ -7,7 +7,7 @@ import {
   isBroadcastablePacket,
   isSocketDetails,
   toBroadcastOptions,
-} from "../../../src/adapter/cluster-adapter.js";
+} from "../../../src/adapter/bus/index.js";
 
 function settle(table: RequestTable, id: string, expected: number, timeout: number) {
   return new Promise<{ answers?: unknown[]; err?: any }>((resolve) =>

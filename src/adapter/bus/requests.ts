@@ -2,10 +2,13 @@
  * Bookkeeping of requests to other nodes: requests waiting for a known
  * number of answers (a timeout settles them with the partial answers, a cap
  * limits how many wait at once), the callbacks of broadcasts with acks, and
- * a deadline for a single answer. Re-exported by cluster-adapter.ts.
+ * a deadline for a single answer. A request waits either for a number of
+ * answers (the transport counts nodes, e.g. Redis PUBSUB NUMSUB) or for the
+ * answers of a set of nodes (membership by heartbeats): a node that leaves
+ * then settles what waited only for it.
  */
-import { ErrorCodes, TidewireError } from "../core/errors.js";
-import { timers, type TimerEntry } from "../core/timers.js";
+import { ErrorCodes, TidewireError } from "../../core/errors.js";
+import { timers, type TimerEntry } from "../../core/timers.js";
 
 /** A request ran out of time before every node answered. */
 export class RequestTimeoutError extends TidewireError {
@@ -25,6 +28,8 @@ export class RequestTimeoutError extends TidewireError {
 interface Pending extends TimerEntry {
   type: number | undefined;
   expected: number;
+  /** The nodes that still owe an answer, when waiting by node. */
+  missing: Set<string> | null;
   answers: unknown[];
   onDone(answers: unknown[]): void;
   onFail(err: Error): void;
@@ -62,7 +67,8 @@ export class RequestTable {
       what: string;
       /** Free tag for the caller, returned by typeOf(). */
       type?: number;
-      expected: number;
+      /** How many answers, or which nodes' answers, to wait for. */
+      expected: number | Iterable<string>;
       timeout: number;
       onDone(answers: unknown[]): void;
       onFail(err: Error): void;
@@ -75,9 +81,11 @@ export class RequestTable {
           `retry later or raise the adapter's request limit.`,
       );
     }
+    const missing = typeof init.expected === "number" ? null : new Set(init.expected);
     const pending: Pending = {
       type: init.type,
-      expected: init.expected,
+      expected: missing ? missing.size : (init.expected as number),
+      missing,
       answers: [],
       onDone: init.onDone,
       onFail: init.onFail,
@@ -105,17 +113,33 @@ export class RequestTable {
     pending.onFail(err);
   }
 
-  /** Records one node's answer. Returns false when no such request waits. */
-  answer(id: string, answer: unknown): boolean {
+  /**
+   * Records the answer of node `from` (when waiting by node, answers of
+   * nodes not waited for, or repeated, are ignored). Returns false when no
+   * such request waits.
+   */
+  answer(id: string, answer: unknown, from?: string): boolean {
     const pending = this.#pending.get(id);
     if (!pending) return false;
-    pending.answers.push(answer);
-    if (pending.answers.length >= pending.expected) {
-      this.#pending.delete(id);
-      timers.disarm(pending);
-      pending.onDone(pending.answers);
+    if (pending.missing) {
+      if (from === undefined || !pending.missing.delete(from)) return true;
     }
+    pending.answers.push(answer);
+    if (pending.missing ? pending.missing.size === 0 : pending.answers.length >= pending.expected) this.#settle(id, pending);
     return true;
+  }
+
+  /** Node `uid` left: requests waiting by node stop waiting for it. */
+  nodeGone(uid: string): void {
+    for (const [id, pending] of [...this.#pending]) {
+      if (pending.missing?.delete(uid) && pending.missing.size === 0) this.#settle(id, pending);
+    }
+  }
+
+  #settle(id: string, pending: Pending): void {
+    this.#pending.delete(id);
+    timers.disarm(pending);
+    pending.onDone(pending.answers);
   }
 
   /** Fails every pending request with `err`. */

@@ -1,0 +1,425 @@
+/**
+ * The one cluster core of every bus adapter (tidewire/redis classic and
+ * sharded, tidewire/redis-streams, a node:cluster one): socket.io-adapter's
+ * cluster protocol over a BusTransport. It owns what used to be written per
+ * adapter: requests and their answers, partial results on timeout, acks of
+ * broadcasts across nodes, node counting (by the transport, or by
+ * heartbeats), serverSideEmit with acks, fetchSockets, and the checks of
+ * everything received.
+ *
+ * Every operation runs on this node at once and is published for the others
+ * (unless `local`). Exception: with connection state recovery on and an
+ * ordered transport, a recoverable broadcast is delivered here when it comes
+ * back from the log, so this node delivers in log order (see
+ * BusTransport.ordered).
+ */
+import { logger } from "../../core/debug.js";
+import { ErrorCodes, TidewireError } from "../../core/errors.js";
+import { Adapter } from "../adapter.js";
+import type { AdapterNamespace, AdapterPacket, BroadcastOptions, Room, SocketId } from "../types.js";
+import { Membership, type MembershipOptions } from "./membership.js";
+import {
+  MessageType,
+  describeSocket,
+  fromBroadcastOptions,
+  isBroadcastablePacket,
+  isObject,
+  isRecoverable,
+  isRoomList,
+  isServerSideEvent,
+  isSocketDetails,
+  nodeId,
+  runListener,
+  toBroadcastOptions,
+  type ClusterMessage,
+  type SocketDetails,
+} from "./messages.js";
+import { AckRequests, RequestTable, RequestTimeoutError } from "./requests.js";
+import type { BusHost, BusTransport } from "./transport.js";
+
+const log = logger("adapter", "bus");
+
+/** Options of the cluster core, shared by every bus adapter. */
+export interface BusAdapterOptions extends MembershipOptions {
+  /** How long fetchSockets, serverSideEmit with an ack and other requests wait for other nodes, in ms. @default 5000 */
+  requestsTimeout?: number;
+  /** Most requests waiting for other nodes at once; past it a request fails at once. @default 1000 */
+  maxPendingRequests?: number;
+  /** This node's id (a random one by default). */
+  uid?: string;
+}
+
+/** Builds the transport of one adapter, given what the core offers it. */
+export type TransportFactory<T extends BusTransport = BusTransport> = (host: BusHost) => T;
+
+export class BusAdapter<T extends BusTransport = BusTransport> extends Adapter {
+  readonly uid: string;
+  readonly requestsTimeout: number;
+  /** The transport; subclasses reach their bus-specific parts through it. */
+  protected readonly transport: T;
+  readonly #requests: RequestTable;
+  readonly #acks = new AckRequests();
+  /** Set when the transport cannot count nodes. */
+  readonly #membership: Membership | null;
+  readonly #deferRecoverable: boolean;
+  #closed = false;
+
+  constructor(nsp: AdapterNamespace, transport: TransportFactory<T>, opts: BusAdapterOptions = {}) {
+    super(nsp);
+    this.uid = opts.uid ?? nodeId();
+    this.requestsTimeout = opts.requestsTimeout ?? 5000;
+    this.#requests = new RequestTable(opts.maxPendingRequests ?? 1000);
+    const host: BusHost = {
+      uid: this.uid,
+      nsp: nsp.name,
+      hasRoom: (room) => this.rooms.has(room),
+      receive: (message, offset) => this.#receive(message, offset),
+      receiveResponse: (response) => this.#receiveResponse(response),
+      requestType: (id) => this.#requests.typeOf(id) ?? (this.#acks.has(id) ? MessageType.BROADCAST : undefined),
+    };
+    this.transport = transport(host);
+    this.#membership =
+      typeof this.transport.serverCount === "function"
+        ? null
+        : new Membership(opts, () => this.publish({ type: MessageType.HEARTBEAT }), (uid) => this.#requests.nodeGone(uid));
+    const server = nsp.server as { opts?: any; _opts?: any };
+    this.#deferRecoverable = this.transport.ordered === true && Boolean((server._opts ?? server.opts)?.connectionStateRecovery);
+  }
+
+  /** Whether connection state recovery is on and broadcasts carry offsets of the transport's log. */
+  protected get recoversFromLog(): boolean {
+    return this.#deferRecoverable;
+  }
+
+  /** Resolves once the transport receives (failures are logged, never rejected). */
+  override init(): Promise<void> {
+    return this.transport.init().then(() => {
+      if (!this.#membership || this.#closed) return;
+      this.#membership.start();
+      this.publish({ type: MessageType.INITIAL_HEARTBEAT });
+    });
+  }
+
+  override async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#membership) {
+      this.publish({ type: MessageType.ADAPTER_CLOSE });
+      this.#membership.stop();
+    }
+    this.#requests.cancelAll(new TidewireError(ErrorCodes.NOT_RUNNING, "the adapter was closed before the other nodes answered"));
+    this.#acks.clear();
+    await this.transport.close();
+  }
+
+  // ---- outgoing -------------------------------------------------------------
+
+  override broadcast(packet: AdapterPacket, opts: BroadcastOptions): void {
+    if (opts.flags?.local) return super.broadcast(packet, opts);
+    // The packet is published as given (without nsp, as the reference does).
+    this.publish({ type: MessageType.BROADCAST, data: { packet, opts: fromBroadcastOptions(opts) } });
+    // Delivered here when read back from the log, in log order.
+    if (this.#deferRecoverable && isRecoverable(packet, opts)) return;
+    super.broadcast(packet, opts);
+  }
+
+  override broadcastWithAck(
+    packet: AdapterPacket,
+    opts: BroadcastOptions,
+    clientCountCallback: (clientCount: number) => void,
+    ack: (...args: any[]) => void,
+  ): void {
+    if (!opts.flags?.local) {
+      const requestId = nodeId();
+      this.#acks.add(requestId, clientCountCallback, ack, opts.flags?.timeout);
+      this.publish({ type: MessageType.BROADCAST, data: { packet, requestId, opts: fromBroadcastOptions(opts) } });
+    }
+    super.broadcastWithAck(packet, opts, clientCountCallback, ack);
+  }
+
+  override addSockets(opts: BroadcastOptions, rooms: Room[]): void {
+    if (!opts.flags?.local) this.publish({ type: MessageType.SOCKETS_JOIN, data: { opts: fromBroadcastOptions(opts), rooms } });
+    super.addSockets(opts, rooms);
+  }
+
+  override delSockets(opts: BroadcastOptions, rooms: Room[]): void {
+    if (!opts.flags?.local) this.publish({ type: MessageType.SOCKETS_LEAVE, data: { opts: fromBroadcastOptions(opts), rooms } });
+    super.delSockets(opts, rooms);
+  }
+
+  override disconnectSockets(opts: BroadcastOptions, close: boolean): void {
+    if (!opts.flags?.local) this.publish({ type: MessageType.DISCONNECT_SOCKETS, data: { opts: fromBroadcastOptions(opts), close } });
+    super.disconnectSockets(opts, close);
+  }
+
+  /** The sockets matched by `opts` on every node: local Socket objects first, then other nodes' details. */
+  override async fetchSockets(opts: BroadcastOptions): Promise<any[]> {
+    const local = await super.fetchSockets(opts);
+    if (opts.flags?.local) return local;
+    const timeout = opts.flags?.timeout ?? this.requestsTimeout;
+    try {
+      const answers = await this.request("fetchSockets", MessageType.FETCH_SOCKETS, timeout, { opts: fromBroadcastOptions(opts) });
+      return local.concat(...(answers as SocketDetails[][]));
+    } catch (err) {
+      if (err instanceof RequestTimeoutError) err.responses = local.concat(...(err.responses as SocketDetails[][]));
+      throw err;
+    }
+  }
+
+  override serverSideEmit(packet: any[]): void {
+    if (typeof packet[packet.length - 1] !== "function") {
+      this.publish({ type: MessageType.SERVER_SIDE_EMIT, data: { packet } });
+      return;
+    }
+    const ack = packet.pop() as (err: Error | null, responses: unknown[]) => void;
+    this.request("serverSideEmit", MessageType.SERVER_SIDE_EMIT, this.requestsTimeout, { packet }).then(
+      (responses) => ack(null, responses),
+      (err) => ack(err, err instanceof RequestTimeoutError ? err.responses : []),
+    );
+  }
+
+  /** Ids of the sockets in any of `rooms` (all when empty), on every node the transport can ask. */
+  override async sockets(rooms: Set<Room>): Promise<Set<SocketId>> {
+    const ids = await super.sockets(rooms);
+    if (!this.transport.extendedRequests) return ids;
+    const answers = await this.request("allSockets", MessageType.SOCKETS, this.requestsTimeout, { rooms: [...rooms] });
+    for (const list of answers as string[][]) for (const id of list) ids.add(id);
+    return ids;
+  }
+
+  /** Every room that exists on any node the transport can ask. */
+  async allRooms(): Promise<Set<Room>> {
+    const rooms = new Set<Room>(this.rooms.keys());
+    if (!this.transport.extendedRequests) return rooms;
+    const answers = await this.request("allRooms", MessageType.ALL_ROOMS, this.requestsTimeout, {});
+    for (const list of answers as Room[][]) for (const room of list) rooms.add(room);
+    return rooms;
+  }
+
+  /** Nodes serving this namespace, this one included. */
+  override serverCount(): Promise<number> {
+    if (this.#membership) return Promise.resolve(1 + this.#membership.size);
+    return (this.transport.serverCount as () => Promise<number>)();
+  }
+
+  /**
+   * Publishes a request and waits for the other nodes' answers: as many as
+   * the transport counts, or one from each node known by heartbeat.
+   */
+  protected async request(what: string, type: number, timeout: number, data: Record<string, unknown>): Promise<unknown[]> {
+    let expected: number | string[];
+    if (this.#membership) expected = [...this.#membership.others];
+    else expected = Math.max(0, (await this.serverCount()) - 1);
+    if (expected === 0 || (Array.isArray(expected) && expected.length === 0)) return [];
+    const requestId = nodeId();
+    return new Promise((resolve, reject) => {
+      this.#requests.open(requestId, { what, type, expected, timeout, onDone: resolve, onFail: reject });
+      const message = { uid: this.uid, nsp: this.nsp.name, type, data: { ...data, requestId } };
+      this.#membership?.published();
+      run(() => this.transport.publish(message)).catch((err) => {
+        log("[%s] %s request could not be published: %s", this.uid, what, err?.message ?? err);
+        this.#requests.fail(requestId, err instanceof Error ? err : new Error(String(err)));
+      });
+    });
+  }
+
+  /** Publishes a message; failures are logged (the operation already ran locally). */
+  protected publish(message: Omit<ClusterMessage, "uid" | "nsp">): void {
+    const full = { uid: this.uid, nsp: this.nsp.name, ...message } as ClusterMessage;
+    this.#membership?.published();
+    run(() => this.transport.publish(full)).catch((err) =>
+      log("[%s] publishing a message of type %d failed: %s", this.uid, message.type, err?.message ?? err),
+    );
+  }
+
+  protected publishResponse(requesterUid: string, response: Omit<ClusterMessage, "uid" | "nsp">): void {
+    const full = { uid: this.uid, nsp: this.nsp.name, ...response } as ClusterMessage;
+    let sent: Promise<void>;
+    try {
+      sent = this.transport.publishResponse(requesterUid, full);
+    } catch (err) {
+      if (response.type !== MessageType.FETCH_SOCKETS_RESPONSE) {
+        return log("[%s] response of type %d not encodable: %s", this.uid, response.type, (err as Error).message);
+      }
+      // socket.data that cannot be serialized must not cost the requester its whole answer.
+      console.warn(`tidewire: socket.data of a fetched socket cannot be serialized (${(err as Error).message}); sending it as null`);
+      const sockets = (response.data.sockets as SocketDetails[]).map((s) => ({ ...s, data: null }));
+      sent = run(() => this.transport.publishResponse(requesterUid, { ...full, data: { ...response.data, sockets } }));
+    }
+    sent.catch((err) => log("[%s] publishing a response of type %d failed: %s", this.uid, response.type, err?.message ?? err));
+  }
+
+  /**
+   * Delivers a broadcast from the bus to this node's sockets. `offset` is
+   * its position in the transport's log, if any. Subclasses that keep
+   * recovery state see every logged broadcast here, even those with no
+   * recipient on this node.
+   */
+  protected deliver(packet: AdapterPacket & { data: unknown[] }, opts: BroadcastOptions, offset: string | undefined): void {
+    if (offset !== undefined && this.#deferRecoverable && isRecoverable(packet, opts)) packet.data.push(offset);
+    // Without a member of any target room here, not even the encoding is needed.
+    if (opts.rooms.size > 0 && !this.#hasAnyRoom(opts.rooms)) return;
+    super.broadcast(packet, opts);
+  }
+
+  #hasAnyRoom(rooms: Set<Room>): boolean {
+    for (const room of rooms) if (this.rooms.has(room)) return true;
+    return false;
+  }
+
+  // ---- incoming -------------------------------------------------------------
+
+  #receive(message: unknown, offset: string | undefined): void {
+    if (this.#closed) return;
+    if (!isObject(message) || typeof message.uid !== "string" || typeof message.type !== "number") {
+      return log("[%s] ignoring malformed message", this.uid);
+    }
+    if (message.uid === this.uid) {
+      // Own broadcasts come back from an ordered log; with recovery they are delivered now.
+      if (offset === undefined || !this.#deferRecoverable || message.type !== MessageType.BROADCAST) return;
+      const data = message.data;
+      if (!isObject(data) || data.requestId !== undefined || !isObject(data.packet) || !isRecoverable(data.packet as AdapterPacket, data.opts ?? {})) return;
+    } else {
+      this.#membership?.seen(message.uid);
+    }
+    if (message.nsp !== this.nsp.name) return;
+    try {
+      if (!this.#dispatch(message as ClusterMessage, offset)) log("[%s] ignoring malformed or unknown message of type %s", this.uid, message.type);
+    } catch (err) {
+      log("[%s] message of type %d failed: %s", this.uid, message.type, (err as Error).message);
+    }
+  }
+
+  /** Acts on a message from the bus. Returns false when it was malformed or unknown. */
+  #dispatch(message: ClusterMessage, offset: string | undefined): boolean {
+    const data = message.data;
+    const requestId = isObject(data) ? data.requestId : undefined;
+    switch (message.type) {
+      case MessageType.BROADCAST: {
+        const opts = isObject(data) ? toBroadcastOptions(data.opts) : null;
+        if (!opts || !isBroadcastablePacket(data.packet)) return false;
+        if (requestId === undefined) {
+          this.deliver(data.packet, opts, offset);
+          return true;
+        }
+        if (typeof requestId !== "string") return false;
+        super.broadcastWithAck(
+          data.packet,
+          opts,
+          (clientCount) => this.publishResponse(message.uid, { type: MessageType.BROADCAST_CLIENT_COUNT, data: { requestId, clientCount } }),
+          (arg) => this.publishResponse(message.uid, { type: MessageType.BROADCAST_ACK, data: { requestId, packet: arg } }),
+        );
+        return true;
+      }
+      case MessageType.SOCKETS_JOIN:
+      case MessageType.SOCKETS_LEAVE: {
+        const opts = isObject(data) ? toBroadcastOptions(data.opts) : null;
+        if (!opts || !isRoomList(data.rooms)) return false;
+        if (message.type === MessageType.SOCKETS_JOIN) super.addSockets(opts, data.rooms);
+        else super.delSockets(opts, data.rooms);
+        return true;
+      }
+      case MessageType.DISCONNECT_SOCKETS: {
+        const opts = isObject(data) ? toBroadcastOptions(data.opts) : null;
+        if (!opts) return false;
+        super.disconnectSockets(opts, data.close === true);
+        return true;
+      }
+      case MessageType.FETCH_SOCKETS: {
+        const opts = isObject(data) ? toBroadcastOptions(data.opts) : null;
+        if (!opts || typeof requestId !== "string") return false;
+        const sockets: SocketDetails[] = [];
+        this.apply(opts, (socket) => sockets.push(describeSocket(socket, this.sids.get(socket.id))));
+        this.publishResponse(message.uid, { type: MessageType.FETCH_SOCKETS_RESPONSE, data: { requestId, sockets } });
+        return true;
+      }
+      case MessageType.SERVER_SIDE_EMIT: {
+        if (!isObject(data) || !isServerSideEvent(data.packet)) return false;
+        const args: unknown[] = [...data.packet];
+        if (requestId !== undefined) {
+          let called = false;
+          args.push((arg: unknown) => {
+            if (called) return;
+            called = true;
+            this.publishResponse(message.uid, { type: MessageType.SERVER_SIDE_EMIT_RESPONSE, data: { requestId, packet: arg } });
+          });
+        }
+        runListener(() => this.nsp._onServerSideEmit?.(args));
+        return true;
+      }
+      case MessageType.ALL_ROOMS:
+        if (typeof requestId !== "string") return false;
+        this.publishResponse(message.uid, { type: MessageType.ALL_ROOMS_RESPONSE, data: { requestId, rooms: [...this.rooms.keys()] } });
+        return true;
+      case MessageType.SOCKETS: {
+        const rooms = isObject(data) ? (data.rooms ?? []) : null;
+        if (typeof requestId !== "string" || !isRoomList(rooms)) return false;
+        const sockets: SocketId[] = [];
+        this.apply({ rooms: new Set(rooms) }, (socket) => sockets.push(socket.id));
+        this.publishResponse(message.uid, { type: MessageType.SOCKETS_RESPONSE, data: { requestId, sockets } });
+        return true;
+      }
+      case MessageType.INITIAL_HEARTBEAT:
+        if (this.#membership) this.publish({ type: MessageType.HEARTBEAT });
+        return true;
+      case MessageType.HEARTBEAT:
+        return true;
+      case MessageType.ADAPTER_CLOSE:
+        this.#membership?.remove(message.uid);
+        return true;
+      case MessageType.FETCH_SOCKETS_RESPONSE:
+      case MessageType.SERVER_SIDE_EMIT_RESPONSE:
+      case MessageType.BROADCAST_CLIENT_COUNT:
+      case MessageType.BROADCAST_ACK:
+      case MessageType.ALL_ROOMS_RESPONSE:
+      case MessageType.SOCKETS_RESPONSE:
+        // Transports that do not tell messages from responses apart.
+        this.#receiveResponse(message);
+        return true;
+    }
+    return false;
+  }
+
+  #receiveResponse(response: unknown): void {
+    if (this.#closed) return;
+    if (!isObject(response) || !isObject(response.data) || typeof response.data.requestId !== "string") {
+      return log("[%s] ignoring malformed response", this.uid);
+    }
+    const { requestId } = response.data;
+    const from = typeof response.uid === "string" ? response.uid : undefined;
+    if (from !== undefined && from !== this.uid) this.#membership?.seen(from);
+    switch (response.type) {
+      case MessageType.BROADCAST_CLIENT_COUNT:
+        return this.#acks.clientCount(requestId, response.data.clientCount);
+      case MessageType.BROADCAST_ACK:
+        return this.#acks.ack(requestId, response.data.packet);
+      case MessageType.FETCH_SOCKETS_RESPONSE:
+        if (Array.isArray(response.data.sockets)) this.#answer(requestId, MessageType.FETCH_SOCKETS, response.data.sockets.filter(isSocketDetails), from);
+        return;
+      case MessageType.SERVER_SIDE_EMIT_RESPONSE:
+        return this.#answer(requestId, MessageType.SERVER_SIDE_EMIT, response.data.packet, from);
+      case MessageType.ALL_ROOMS_RESPONSE:
+        if (isRoomList(response.data.rooms)) this.#answer(requestId, MessageType.ALL_ROOMS, response.data.rooms, from);
+        return;
+      case MessageType.SOCKETS_RESPONSE:
+        if (Array.isArray(response.data.sockets)) {
+          this.#answer(requestId, MessageType.SOCKETS, response.data.sockets.filter((s: unknown) => typeof s === "string"), from);
+        }
+        return;
+    }
+    log("[%s] ignoring malformed response of type %s", this.uid, response.type);
+  }
+
+  /** Counts an answer only for a request of the matching type (answers to other nodes' requests share channels). */
+  #answer(requestId: string, type: number, answer: unknown, from: string | undefined): void {
+    if (this.#requests.typeOf(requestId) === type) this.#requests.answer(requestId, answer, from);
+  }
+}
+
+function run<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
