@@ -2,7 +2,7 @@ import { defineConfig } from "tsup";
 
 export default defineConfig([
   {
-    entry: { index: "src/index.ts", stream: "src/stream/index.ts", redis: "src/redis/index.ts" },
+    entry: { index: "src/index.ts", stream: "src/stream/index.ts", redis: "src/redis/index.ts", "redis-streams": "src/redis-streams/index.ts" },
     format: ["esm"],
     dts: true,
     sourcemap: true,
@@ -33,8 +33,8 @@ export default defineConfig([
     keepNames: true,
   },
   {
-    // tidewire/redis for require(): plain named exports, no default rewrite.
-    entry: { redis: "src/redis/index.ts" },
+    // tidewire/redis and tidewire/redis-streams for require(): plain named exports, no default rewrite.
+    entry: { redis: "src/redis/index.ts", "redis-streams": "src/redis-streams/index.ts" },
     format: ["cjs"],
     dts: true,
     sourcemap: true,
