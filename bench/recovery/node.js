@@ -74,6 +74,7 @@ process.on("message", async (msg) => {
   }
 });
 process.on("disconnect", () => process.exit(0));
+process.on("SIGTERM", () => process.exit(0));
 
 httpServer.listen(0, "127.0.0.1", async () => {
   await io.of("/").adapter.init?.();
