@@ -1,45 +1,40 @@
 import { defineConfig } from "tsup";
 
+// One build per module format, each with code splitting, so that every
+// entry of a format shares one copy of each module: `Adapter` from "tidewire"
+// is the class `RedisAdapter` from "tidewire/redis" extends, in CommonJS as
+// in ESM, and one set of timer lists serves both. Declarations are emitted with
+// tsconfig.types.json and wired to the entries by scripts/finish-build.mjs.
+const common = {
+  sourcemap: true,
+  target: "node18",
+  splitting: true,
+  keepNames: true,
+  dts: false,
+} as const;
+
 export default defineConfig([
   {
-    entry: { index: "src/index.ts", stream: "src/stream/index.ts", redis: "src/redis/index.ts", "redis-streams": "src/redis-streams/index.ts" },
+    entry: {
+      index: "src/index.ts",
+      stream: "src/stream/index.ts",
+      redis: "src/redis/index.ts",
+      "redis-streams": "src/redis-streams/index.ts",
+    },
     format: ["esm"],
-    dts: true,
-    sourcemap: true,
-    target: "node18",
-    splitting: false,
-    keepNames: true,
+    ...common,
   },
   {
-    entry: { cjs: "src/cjs.ts" },
+    // cjs: `require("tidewire")`, whose only (default) export rollup makes
+    // module.exports; stream, redis and redis-streams keep plain named exports.
+    entry: { cjs: "src/cjs.ts", stream: "src/stream/index.ts", redis: "src/redis/index.ts", "redis-streams": "src/redis-streams/index.ts" },
     format: ["cjs"],
-    // The default export (a callable carrying every name) becomes module.exports.
-    footer: { js: "module.exports = module.exports.default;" },
     shims: true,
-    dts: true,
-    sourcemap: true,
-    target: "node18",
-    splitting: false,
-    keepNames: true,
-  },
-  {
-    // tidewire/stream for require(): plain named exports, no default rewrite.
-    entry: { stream: "src/stream/index.ts" },
-    format: ["cjs"],
-    dts: true,
-    sourcemap: true,
-    target: "node18",
-    splitting: false,
-    keepNames: true,
-  },
-  {
-    // tidewire/redis and tidewire/redis-streams for require(): plain named exports, no default rewrite.
-    entry: { redis: "src/redis/index.ts", "redis-streams": "src/redis-streams/index.ts" },
-    format: ["cjs"],
-    dts: true,
-    sourcemap: true,
-    target: "node18",
-    splitting: false,
-    keepNames: true,
+    ...common,
+    // esbuild splits only ESM: with treeshake, tsup has rollup turn each
+    // split file into CommonJS, syntax untouched (tsup's default path runs
+    // sucrase, which rewrites optional chaining and class fields into helper
+    // calls: closures on hot paths).
+    treeshake: true,
   },
 ]);

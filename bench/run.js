@@ -252,9 +252,9 @@ async function runOnce(scenario, target, round, mode) {
       await markServers();
       await markWorkers();
       coresBefore = sampleCores();
-      if (redis) redisCpu0 = redis.cpuSeconds();
+      if (redis) redisCpu0 = await redis.cpuSeconds();
       await sleep(scenarioDuration(scenario, mode));
-      if (redis) redisCpu = redis.cpuSeconds() - redisCpu0;
+      if (redis) redisCpu = (await redis.cpuSeconds()) - redisCpu0;
       coresAfter = sampleCores();
       loads = await all("end");
       srv = await endServers();
@@ -309,7 +309,8 @@ async function runOnce(scenario, target, round, mode) {
 
 function markdownHeading(results) {
   const { mode } = results;
-  return `Measured ${results.date.slice(0, 16).replace("T", " ")} UTC (${mode.name} mode, ${mode.rounds} rounds, ${mode.durationMs} ms windows, node ${results.node}, ${results.cpu}):`;
+  const rounds = `${mode.rounds} round${mode.rounds === 1 ? "" : "s"}`;
+  return `Measured ${results.date.slice(0, 16).replace("T", " ")} UTC (${mode.name} mode, ${rounds}, ${mode.durationMs} ms windows, node ${results.node}, ${results.cpu}):`;
 }
 
 /**

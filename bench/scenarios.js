@@ -21,6 +21,10 @@
 // every node's port (ctx.ports). `durationMs` shortens the measured window
 // (unless --duration is given).
 //
+// Metrics: `value(run)` (NaN when not measured), `better` and `target` (a ratio
+// tidewire / socket.io) for the verdict, `format`; `quick: false` marks one
+// that quick mode does not measure (the report says so instead of a verdict).
+//
 // Adding a scenario: a definition here, a load module exporting setup/start
 // (and optionally stop), and its handlers in bench/server.js SCENARIO_HANDLERS.
 
@@ -131,11 +135,12 @@ export const SCENARIOS = [
       {
         key: "rssPerConn",
         label: "RSS KiB/connection (idle)",
-        // Not measured without the settle (quick mode).
         value: (r) => (r.server.afterSettled ? (r.server.afterSettled.rss - r.server.baseline.rss) / r.units / 1024 : NaN),
         better: "lower",
         target: 0.6,
         format: "2",
+        // Needs the idle settle, which quick mode skips.
+        quick: false,
       },
       {
         key: "rssPerConnStorm",
@@ -150,6 +155,7 @@ export const SCENARIOS = [
         value: (r) => r.server.settle?.settleMs ?? NaN,
         better: "lower",
         format: "int",
+        quick: false,
       },
       { key: "cpuPerUnit", label: "server CPU µs/connection", value: (r) => cpuPerUnit(r) * 1e6, better: "lower", format: "2" },
     ],
@@ -201,8 +207,9 @@ export const SCENARIOS = [
       {
         key: "redisCpuPerUnit",
         label: "redis-server CPU µs/delivery",
-        // /proc ticks are 10 ms: over a 1 s window this is a rough figure, shown without a ratio
-        value: (r) => (redisCpu(r) * 1e6) / r.units,
+        // From Redis's INFO cpu (getrusage, µs) over the window; shown without a ratio (the same
+        // redis-server serves both targets' message shapes). Not measured: NaN, shown as "–".
+        value: (r) => (Number.isFinite(r.redis?.cpu) ? (r.redis.cpu * 1e6) / r.units : NaN),
         format: "3",
       },
     ],

@@ -3,13 +3,9 @@
 // Redis the machine may already run (6379). Killed with the runner's other
 // children on exit, error or signal.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { trackProcess } from "./children.js";
-
-/** Clock ticks per second of /proc/<pid>/stat (USER_HZ). */
-const USER_HZ = 100;
 
 /** A port free on 127.0.0.1 right now (the kernel picks it). */
 function freePort() {
@@ -37,6 +33,36 @@ function ping(port) {
       socket.destroy();
       if (reply.startsWith("+PONG")) resolve();
       else reject(new Error(`redis-server answered PING with ${JSON.stringify(reply.trim())}`));
+    });
+  });
+}
+
+/** Sends one inline command and resolves with its bulk-string reply (INFO). */
+function command(port, line, timeoutMs = 2000) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1");
+    let reply = Buffer.alloc(0);
+    const timer = setTimeout(() => socket.destroy(new Error(`redis-server did not answer ${line} within ${timeoutMs} ms`)), timeoutMs);
+    socket.once("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    socket.once("connect", () => socket.write(`${line}\r\n`));
+    socket.on("data", (chunk) => {
+      reply = Buffer.concat([reply, chunk]);
+      // "$<length>\r\n<body>\r\n"
+      const header = reply.indexOf("\r\n");
+      if (header < 0) return;
+      if (reply[0] !== 0x24) {
+        clearTimeout(timer);
+        socket.destroy();
+        return reject(new Error(`redis-server answered ${line} with ${JSON.stringify(reply.toString().trim())}`));
+      }
+      const length = Number(reply.subarray(1, header).toString());
+      if (reply.length < header + 2 + length) return;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(reply.subarray(header + 2, header + 2 + length).toString());
     });
   });
 }
@@ -91,13 +117,18 @@ export class PrivateRedis {
     trackProcess(this.proc);
   }
 
-  /** CPU seconds (user + system) the redis-server process has used so far; NaN where /proc is unavailable. */
-  cpuSeconds() {
+  /**
+   * CPU seconds (user + system, all threads) the redis-server process has
+   * used so far, as Redis reports them in `INFO cpu` (from getrusage, to the
+   * microsecond; /proc's 10 ms ticks read 0 over a short window). NaN if
+   * Redis does not answer.
+   * @returns {Promise<number>}
+   */
+  async cpuSeconds() {
     try {
-      // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
-      const stat = readFileSync(`/proc/${this.proc.pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+      const info = await command(this.port, "INFO cpu");
+      const field = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(info)?.[1]);
+      return field("used_cpu_user") + field("used_cpu_sys");
     } catch {
       return NaN;
     }

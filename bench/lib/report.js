@@ -17,6 +17,18 @@ function fmt(value, format) {
   return Number.isFinite(value) ? formatters[format ?? "2"].format(value) : "–";
 }
 
+/** A ratio as printed (two decimals): the verdict is taken on this value, so "0.75x" meets "<= 0.75x". */
+function shownRatio(ratio) {
+  return Number(formatters[2].format(ratio).replace(/,/g, ""));
+}
+
+/** Whether a metric was skipped by the mode of these results (quick mode skips some). */
+function notMeasured(m, mode) {
+  return mode?.name === "quick" && m.quick === false;
+}
+
+const NOT_IN_QUICK = "not measured in --quick";
+
 /**
  * Summaries per target and metric over the successful runs, and the ratios
  * tidewire / socket.io of the medians with the issue's target check.
@@ -41,7 +53,8 @@ export function summarizeScenario(scenario, runs, targets) {
     for (const m of metrics) {
       if (!m.better) continue;
       const ratio = summary[CANDIDATE][m.key].median / summary[REFERENCE][m.key].median;
-      const met = m.target === undefined || !Number.isFinite(ratio) ? null : m.better === "higher" ? ratio >= m.target : ratio <= m.target;
+      const shown = shownRatio(ratio);
+      const met = m.target === undefined || !Number.isFinite(ratio) ? null : m.better === "higher" ? shown >= m.target : shown <= m.target;
       ratios[m.key] = { ratio, target: m.target ?? null, better: m.better, met };
     }
   }
@@ -67,29 +80,58 @@ function targetText(r) {
   return `${r.better === "higher" ? ">=" : "<="} ${r.target}x`;
 }
 
+/** The median and range over the rounds, or the one value when there is one. */
 function cell(s, m) {
   if (!s || s.n === 0) return "–";
+  if (s.n === 1) return fmt(s.median, m.format);
   return `${fmt(s.median, m.format)} [${fmt(s.min, m.format)}–${fmt(s.max, m.format)}]`;
+}
+
+/** Rounds per target of a results file (retried attempts count once). */
+function roundCount(results) {
+  return results.mode?.rounds ?? 1;
+}
+
+/** Column heading of a target: "median [min–max]" only when there are several rounds to summarise. */
+function targetHeading(results, target) {
+  return roundCount(results) > 1 ? `${target} median [min–max]` : target;
+}
+
+/** Ratio and target cells: the verdict only for a metric with a target and both sides measured. */
+function verdictCells(r, words) {
+  if (!r) return ["", ""];
+  if (!Number.isFinite(r.ratio)) return ["–", ""];
+  return [ratioText(r), `${targetText(r)}${r.met === null ? "" : r.met ? words.met : words.missed}`];
 }
 
 /** Human table for the terminal. */
 export function textTable(results) {
   const lines = [];
   const targets = results.targets;
-  const header = ["metric", ...targets.map((t) => `${t} median [min–max]`), ...(targets.length > 1 ? ["ratio", "target"] : [])];
+  const both = targets.length > 1;
+  const header = ["metric", ...targets.map((t) => targetHeading(results, t)), ...(both ? ["ratio", "target"] : [])];
+  const rounds = roundCount(results);
   for (const s of results.scenarios) {
-    lines.push("", `${s.title}  (${s.name}, ${s.runs.length} runs)`);
+    lines.push("", `${s.title}  (${s.name}, ${rounds} round${rounds === 1 ? "" : "s"})`);
     const rows = [header];
+    /** A metric this mode does not measure: its label and a note, outside the columns. */
+    const notes = [];
     for (const m of [...s.metrics, ...COMMON_METRICS]) {
-      const row = [m.label, ...targets.map((t) => cell(s.summary[t]?.[m.key], m))];
-      if (targets.length > 1) {
-        const r = s.ratios[m.key];
-        row.push(r ? ratioText(r) : "", r ? `${targetText(r)}${r.met === null ? "" : r.met ? " met" : " MISSED"}` : "");
+      if (notMeasured(m, results.mode)) {
+        notes.push({ at: rows.length, label: m.label });
+        continue;
       }
+      const row = [m.label, ...targets.map((t) => cell(s.summary[t]?.[m.key], m))];
+      if (both) row.push(...verdictCells(s.ratios[m.key], { met: " met", missed: " MISSED" }));
       rows.push(row);
     }
-    const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    for (const row of rows) lines.push("  " + row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("   "));
+    const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i].length), ...(i === 0 ? notes.map((n) => n.label.length) : [])));
+    const line = (row) => ("  " + row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("   ")).trimEnd();
+    rows.forEach((row, i) => {
+      for (const note of notes) if (note.at === i) lines.push(`  ${note.label.padEnd(widths[0])}   ${NOT_IN_QUICK}`);
+      lines.push(line(row));
+    });
+    for (const note of notes) if (note.at === rows.length) lines.push(`  ${note.label.padEnd(widths[0])}   ${NOT_IN_QUICK}`);
     for (const t of targets) {
       const sum = s.summary[t];
       if (sum?.loadCpuPct?.max > 85) lines.push(`  ! ${t}: the load generator's core was up to ${fmt(sum.loadCpuPct.max, "int")}% busy: throughput may be the load generator's`);
@@ -104,14 +146,17 @@ export function textTable(results) {
 export function markdownTable(results) {
   const targets = results.targets;
   const both = targets.length > 1;
-  const head = ["scenario", "metric", ...targets.map((t) => `${t} median [min–max]`), ...(both ? ["ratio", "target"] : [])];
+  const head = ["scenario", "metric", ...targets.map((t) => targetHeading(results, t)), ...(both ? ["ratio", "target"] : [])];
   const out = [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`];
   for (const s of results.scenarios) {
     const context = COMMON_METRICS.filter((m) => m.key === "loadCpuPct" || m.key === "othersPct");
     for (const m of [...s.metrics, ...context]) {
-      const r = s.ratios[m.key];
+      if (notMeasured(m, results.mode)) {
+        out.push(`| ${[s.name, m.label, NOT_IN_QUICK, ...head.slice(3).map(() => "")].join(" | ")} |`);
+        continue;
+      }
       const row = [s.name, m.label, ...targets.map((t) => cell(s.summary[t]?.[m.key], m))];
-      if (both) row.push(r ? ratioText(r) : "", r ? `${targetText(r)}${r.met === null ? "" : r.met ? " ✓" : " ✗"}` : "");
+      if (both) row.push(...verdictCells(s.ratios[m.key], { met: " ✓", missed: " ✗" }));
       out.push(`| ${row.join(" | ")} |`);
     }
   }

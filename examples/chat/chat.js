@@ -1,6 +1,12 @@
 // Chat logic: nicknames, rooms, messages with acks, typing, presence and
 // small binary attachments. Every payload from a client is validated here;
 // a bad one gets an error in its ack and never reaches other clients.
+//
+// Messages and attachments carry a client id (`cid`): a page that did not get
+// the acknowledgement (the connection dropped, the server restarted) sends
+// the same message again with the same id, and the server answers with the
+// one it already has instead of posting it twice.
+import { RoomHistory } from "./history.js";
 
 /** Rooms offered on the join screen; any other valid name can be typed. */
 export const DEFAULT_ROOMS = ["general", "random", "help"];
@@ -12,9 +18,10 @@ const LIMITS = {
   /** Largest attachment accepted, in bytes (the page checks it too). */
   fileBytes: 512 * 1024,
   fileName: 100,
-  /** Messages kept per room for people who join later. */
-  history: 50,
 };
+
+/** Client message ids: what the page generates (random, URL-safe). */
+const CLIENT_ID = /^[\w-]{8,64}$/;
 
 /** Room names: letters, digits, dash and underscore after normalising. */
 function normaliseRoom(value) {
@@ -44,14 +51,21 @@ function reply(ack, value) {
   if (typeof ack === "function") ack(value);
 }
 
+/** A client id from a payload, or null when absent or malformed. */
+function clientId(payload) {
+  const cid = payload?.cid;
+  return typeof cid === "string" && CLIENT_ID.test(cid) ? cid : null;
+}
+
 /**
  * Installs the chat on a Socket.IO (or tidewire) server.
  * @param {import("tidewire").Server} io
+ * @param {{ historyFile?: string | null }} [options] where the room history
+ *   survives restarts (none: kept in memory only)
+ * @returns {{ history: RoomHistory }}
  */
-export function attachChat(io) {
-  /** @type {Map<string, Array<object>>} recent messages per room, bounded */
-  const history = new Map();
-  let nextId = 1;
+export function attachChat(io, { historyFile = null } = {}) {
+  const history = new RoomHistory({ file: historyFile });
 
   /** Nicknames in a room, through the adapter (works across nodes too). */
   async function membersOf(room) {
@@ -61,16 +75,8 @@ export function attachChat(io) {
 
   async function announcePresence(room) {
     const users = await membersOf(room);
-    if (users.length === 0) history.delete(room);
     io.to(room).emit("presence", { room, users });
     return users;
-  }
-
-  function remember(room, message) {
-    const list = history.get(room) ?? [];
-    list.push(message);
-    if (list.length > LIMITS.history) list.splice(0, list.length - LIMITS.history);
-    history.set(room, list);
   }
 
   function system(room, text) {
@@ -90,6 +96,20 @@ export function attachChat(io) {
     };
 
     socket.emit("rooms", DEFAULT_ROOMS);
+
+    // Connection state recovery brought this socket back after a short drop:
+    // same id, same rooms, same data, and the broadcasts it missed replayed.
+    if (socket.recovered && socket.data.room) {
+      const { room, nick } = socket.data;
+      socket.to(room).emit("system", { text: `${nick} is back`, time: Date.now() });
+      announcePresence(room).catch((err) => console.error("presence update failed:", err));
+    }
+
+    // Round-trip time: the page times the acknowledgement.
+    socket.on("ping", (...args) => {
+      const ack = args[args.length - 1];
+      if (typeof ack === "function") ack();
+    });
 
     socket.on(
       "join",
@@ -123,23 +143,31 @@ export function attachChat(io) {
         if (previous !== room) socket.to(room).emit("system", { text: `${nick} joined`, time: Date.now() });
         else if (previousNick !== nick) system(room, `${previousNick} is now ${nick}`);
         const users = await announcePresence(room);
-        reply(ack, { ok: true, nick, room, users, history: history.get(room) ?? [] });
+        reply(ack, { ok: true, nick, room, users, history: history.get(room) });
       }),
     );
 
     socket.on(
       "message",
-      guard(async (text, ack) => {
+      guard(async (payload, ack) => {
         const room = socket.data.room;
         if (!room) return reply(ack, { ok: false, error: "join a room first" });
+        // A plain string, or { text, cid } from pages that resend.
+        const text = typeof payload === "string" ? payload : payload?.text;
+        const cid = clientId(payload);
+        if (cid) {
+          const known = history.findByClientId(cid);
+          if (known?.entry.kind === "text") return reply(ack, { ok: true, message: known.entry, duplicate: true });
+          if (known) return reply(ack, { ok: false, error: "this message id was already used for a file" });
+        }
         if (typeof text !== "string" || text.trim().length === 0) {
           return reply(ack, { ok: false, error: "empty message" });
         }
         if (text.length > LIMITS.text) {
           return reply(ack, { ok: false, error: `messages are limited to ${LIMITS.text} characters` });
         }
-        const message = { id: nextId++, nick: socket.data.nick, text: text.trim(), time: Date.now() };
-        remember(room, message);
+        const message = { kind: "text", id: history.nextId(), ...(cid ? { cid } : {}), nick: socket.data.nick, text: text.trim(), time: Date.now() };
+        history.add(room, message);
         socket.to(room).emit("message", message);
         reply(ack, { ok: true, message });
       }),
@@ -157,6 +185,12 @@ export function attachChat(io) {
       guard(async (payload, ack) => {
         const room = socket.data.room;
         if (!room) return reply(ack, { ok: false, error: "join a room first" });
+        const cid = clientId(payload);
+        if (cid) {
+          const known = history.findByClientId(cid);
+          if (known?.entry.kind === "file") return reply(ack, { ok: true, id: known.entry.id, size: known.entry.size, duplicate: true });
+          if (known) return reply(ack, { ok: false, error: "this file id was already used for a message" });
+        }
         const data = toBuffer(payload?.data);
         if (!data) return reply(ack, { ok: false, error: "no file data received" });
         if (data.length === 0 || data.length > LIMITS.fileBytes) {
@@ -170,7 +204,19 @@ export function attachChat(io) {
           typeof payload.type === "string" && /^[\w.+-]+\/[\w.+-]+$/.test(payload.type)
             ? payload.type
             : "application/octet-stream";
-        const file = { id: nextId++, nick: socket.data.nick, name, type, size: data.length, data, time: Date.now() };
+        const file = {
+          kind: "file",
+          id: history.nextId(),
+          ...(cid ? { cid } : {}),
+          nick: socket.data.nick,
+          name,
+          type,
+          size: data.length,
+          data,
+          time: Date.now(),
+        };
+        // Kept like text, so that people who join later see it too.
+        history.add(room, file);
         // Everyone in the room gets the bytes back from the server, the
         // sender included: what it shows is what actually made the trip.
         io.to(room).emit("file", file);
@@ -178,12 +224,17 @@ export function attachChat(io) {
       }),
     );
 
-    socket.on("disconnect", () => {
+    socket.on("disconnect", (reason) => {
       const { room, nick } = socket.data;
-      if (!room) return;
+      // At shutdown everyone goes at once: no "left" notices to the others.
+      if (!room || reason === "server shutting down") return;
+      // socket.to() leaves this socket out even when its session comes back
+      // (connection state recovery replays what the room got meanwhile).
       socket.to(room).emit("typing", { nick, typing: false });
-      system(room, `${nick} left`);
+      socket.to(room).emit("system", { text: `${nick} left`, time: Date.now() });
       announcePresence(room).catch((err) => console.error("presence update failed:", err));
     });
   });
+
+  return { history };
 }

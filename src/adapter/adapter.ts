@@ -20,7 +20,8 @@ import type {
  *
  * Invariants: `rooms` and `sids` mirror each other exactly; a room exists
  * only while it has a member; a socket only in its own room may use one Set
- * for both maps (see #ownRooms); a broadcast encodes its packet once and
+ * for both maps (see #ownRooms) until its rooms are changed or handed out
+ * by socketRooms(); a broadcast encodes its packet once and
  * every recipient shares one frame cache, so per-recipient work is a queue
  * append.
  */
@@ -50,9 +51,10 @@ export class Adapter extends EventEmitter {
   addAll(id: SocketId, rooms: Set<Room>): Promise<void> | void {
     let own = this.#ownRooms(id);
     if (own === undefined) {
-      if (rooms.size === 1 && rooms.has(id) && !this.rooms.has(id)) {
-        // A socket's first join, to its own room: one Set {id} for both maps
-        // (a "create-room" listener already sees the member in it).
+      if (rooms.size === 1 && rooms.has(id) && !this.rooms.has(id) && this.listenerCount("create-room") === 0) {
+        // A socket's first join, to its own room: one Set {id} for both maps.
+        // Not while "create-room" has listeners: they see the new room empty
+        // and the socket's rooms already holding it, as in socket.io.
         const shared = new Set<Room>().add(id);
         this.sids.set(id, shared);
         this.rooms.set(id, shared);
@@ -100,9 +102,11 @@ export class Adapter extends EventEmitter {
   /*
    * A socket only in its own room has a single Set {id} that is both
    * sids.get(id) and rooms.get(id): idle sockets need half the Sets. Every
-   * change goes through these two, which first give a shared Set's owner
-   * in the map being changed a copy of its own (Map#set on an existing key
-   * keeps its position), so neither map ever sees the other's changes.
+   * change, and every hand-out of a socket's rooms, goes through these two,
+   * which first give the socket a copy of its own in `sids` (Map#set on an
+   * existing key keeps its position). So neither map ever sees the other's
+   * changes, a Set in `rooms` is never replaced, and a socket's Set is
+   * replaced only while shared, never after socketRooms() handed it out.
    */
 
   /** The rooms of socket `id`, as a Set not shared with `rooms`. */
@@ -117,10 +121,8 @@ export class Adapter extends EventEmitter {
   /** The members of `room`, as a Set not shared with `sids`. */
   #members(room: Room): Set<SocketId> | undefined {
     const members = this.rooms.get(room);
-    if (members === undefined || members !== this.sids.get(room)) return members;
-    const copy = new Set(members);
-    this.rooms.set(room, copy);
-    return copy;
+    if (members !== undefined && members === this.sids.get(room)) this.sids.set(room, new Set(members));
+    return members;
   }
 
   /** Sends a packet to every socket matched by `opts`, encoding it once. */
@@ -194,8 +196,13 @@ export class Adapter extends EventEmitter {
     return Promise.resolve(ids);
   }
 
+  /**
+   * The rooms of socket `id`: the live Set that its joins and leaves change
+   * (`socket.rooms`). A Set still shared with `rooms` is unshared here, so
+   * the one handed out stays the socket's for as long as it is in a room.
+   */
   socketRooms(id: SocketId): Set<Room> | undefined {
-    return this.sids.get(id);
+    return this.#ownRooms(id);
   }
 
   fetchSockets(opts: BroadcastOptions): Promise<any[]> {

@@ -25,18 +25,34 @@ export class TidewireError extends Error {
   }
 }
 
-/** A bad option: names the option, what was given and what is expected. */
-export function invalidOption(name: string, expected: string, got: unknown): TidewireError {
-  let shown: string;
-  try {
-    shown = typeof got === "function" ? "a function" : JSON.stringify(got) ?? String(got);
-  } catch {
-    shown = String(got);
-  }
+/**
+ * A bad option: names the option, what was given and what is expected,
+ * then `hint` (what to do), if any.
+ */
+export function invalidOption(name: string, expected: string, got: unknown, hint?: string): TidewireError {
   return new TidewireError(
     ErrorCodes.INVALID_OPTION,
-    `Invalid option "${name}": expected ${expected}, got ${shown}.`,
+    `Invalid option "${name}": expected ${expected}, got ${describeValue(got)}.` + (hint ? ` ${hint}` : ""),
   );
+}
+
+/** A short description of a value for messages: JSON for plain data, the class of an instance. */
+function describeValue(value: unknown): string {
+  if (typeof value === "function") return "a function";
+  if (value instanceof RegExp) return String(value);
+  if (value !== null && typeof value === "object") {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== null && proto !== Object.prototype && proto !== Array.prototype) {
+      return `an instance of ${proto.constructor?.name || "a class"}`;
+    }
+  }
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 120 ? text.slice(0, 117) + "..." : text;
 }
 
 /** Thrown by decoders; the connection that sent the input is closed with "parse error". */

@@ -1,8 +1,8 @@
 /**
  * HTTP compression of polling responses (features.md A1.9): gzip or deflate,
- * chosen from the request's Accept-Encoding with the same preference rules
- * as the `accepts` package engine.io uses (quality, then exact over `*`, then
- * the client's order, then gzip before deflate).
+ * chosen from the request's Accept-Encoding by the rules of the `negotiator`
+ * package, which engine.io (and socket.io, for the client bundle) use through
+ * `accepts`: see `negotiate`.
  */
 import { deflate, gzip, type ZlibOptions } from "node:zlib";
 
@@ -10,59 +10,89 @@ export type Encoding = "gzip" | "deflate";
 
 const CANDIDATES: readonly Encoding[] = ["gzip", "deflate"];
 
-interface Choice {
-  encoding: Encoding;
+/** One Accept-Encoding entry: its coding, its q and its position in the header. */
+interface Entry {
+  name: string;
   q: number;
-  /** 1 for an exact match, 0 for `*` */
-  s: number;
-  /** position in the header */
   o: number;
-  /** position in CANDIDATES */
+}
+
+/** How well an entry matches a candidate. */
+interface Match {
+  /** 1 for an exact name, 0 for `*` */
+  s: number;
+  q: number;
+  /** position of the matching entry in the header (-1: none) */
+  o: number;
+  /** position of the candidate in the server's list */
   i: number;
 }
 
-/** The encoding to use for a response, or null for none. */
-export function negotiateEncoding(acceptEncoding: string | string[] | undefined): Encoding | null {
-  if (!acceptEncoding) return null;
-  const header = Array.isArray(acceptEncoding) ? acceptEncoding.join(",") : acceptEncoding;
-  const entries: Array<{ name: string; q: number; o: number }> = [];
+// negotiator's entry syntax: a coding without spaces or ";", then parameters.
+const ENTRY = /^\s*([^\s;]+)\s*(?:;(.*))?$/;
+
+/** Real headers list a handful of codings: hostile ones are read this far only. */
+const MAX_ENTRIES = 64;
+
+function parseAcceptEncoding(header: string): Entry[] {
+  const entries: Entry[] = [];
   const parts = header.split(",");
-  // Bounded work for hostile headers: real ones list a handful of codings.
-  for (let o = 0; o < parts.length && o < 64; o++) {
-    const [rawName, ...params] = parts[o].split(";");
-    const name = rawName.trim().toLowerCase();
-    if (!name) continue;
+  for (let o = 0; o < parts.length && o < MAX_ENTRIES; o++) {
+    const m = ENTRY.exec(parts[o].trim());
+    if (m === null) continue;
     let q = 1;
-    for (const param of params) {
-      const eq = param.indexOf("=");
-      if (eq !== -1 && param.slice(0, eq).trim().toLowerCase() === "q") {
-        const value = parseFloat(param.slice(eq + 1).trim());
-        q = Number.isFinite(value) ? value : 0;
+    if (m[2] !== undefined) {
+      // The first parameter spelled exactly "q=" counts (a NaN q accepts nothing).
+      for (const param of m[2].split(";")) {
+        const [key, value] = param.trim().split("=");
+        if (key === "q") {
+          q = parseFloat(value);
+          break;
+        }
       }
     }
-    entries.push({ name, q, o });
+    entries.push({ name: m[1].toLowerCase(), q, o });
   }
-  let best: Choice | null = null;
-  for (let i = 0; i < CANDIDATES.length; i++) {
-    const encoding = CANDIDATES[i];
-    let match: Choice | null = null;
-    for (const entry of entries) {
-      const s = entry.name === encoding ? 1 : entry.name === "*" ? 0 : -1;
-      if (s < 0) continue;
-      const better =
-        !match || s > match.s || (s === match.s && (entry.q > match.q || (entry.q === match.q && entry.o > match.o)));
-      if (better) {
-        match = { encoding, q: entry.q, s, o: entry.o, i };
-      }
-    }
-    if (!match || match.q <= 0) continue;
-    if (!best || compare(match, best) < 0) best = match;
-  }
-  return best ? best.encoding : null;
+  return entries;
 }
 
-function compare(a: Choice, b: Choice): number {
+/**
+ * The candidate the client accepts best, or null when it accepts none
+ * (a missing header accepts none: identity is implied). Rules of
+ * `negotiator`: for each candidate the entry naming it beats `*`, then the
+ * higher q, then the later entry; candidates with q > 0 then rank by q, an
+ * exact name over `*`, the client's order, and last the order of
+ * `candidates`. So with equal q the client's order decides: Chrome's
+ * "gzip, deflate, br, zstd" gets gzip even where br is offered first.
+ */
+export function negotiate<E extends string>(
+  acceptEncoding: string | string[] | undefined,
+  candidates: readonly E[],
+): E | null {
+  if (!acceptEncoding) return null;
+  const entries = parseAcceptEncoding(Array.isArray(acceptEncoding) ? acceptEncoding.join(",") : acceptEncoding);
+  let best: Match | null = null;
+  for (let i = 0; i < candidates.length; i++) {
+    let match: Match = { s: 0, q: 0, o: -1, i };
+    for (const entry of entries) {
+      const s = entry.name === candidates[i] ? 1 : entry.name === "*" ? 0 : -1;
+      if (s < 0) continue;
+      // negotiator's comparison, NaN included: a NaN q difference falls through to the position.
+      if ((match.s - s || match.q - entry.q || match.o - entry.o) < 0) match = { s, q: entry.q, o: entry.o, i };
+    }
+    if (!(match.q > 0)) continue;
+    if (best === null || rank(match, best) < 0) best = match;
+  }
+  return best === null ? null : candidates[best.i];
+}
+
+function rank(a: Match, b: Match): number {
   return b.q - a.q || b.s - a.s || a.o - b.o || a.i - b.i;
+}
+
+/** The encoding to use for a polling response, or null for none. */
+export function negotiateEncoding(acceptEncoding: string | string[] | undefined): Encoding | null {
+  return negotiate(acceptEncoding, CANDIDATES);
 }
 
 /** Compresses off the main thread (zlib's thread pool). */

@@ -31,6 +31,8 @@ export interface ErrorContext {
   /** A custom message (from `allowRequest`) replacing the standard one. */
   message?: string;
   name?: string;
+  /** What the server's owner can do about it, where tidewire knows (never sent to the client). */
+  hint?: string;
   [key: string]: unknown;
 }
 

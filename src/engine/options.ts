@@ -1,34 +1,15 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { SerializeOptions } from "cookie";
+import { logger } from "../core/debug.js";
 import { invalidOption } from "../core/errors.js";
 import { resolveCookie } from "./cookie.js";
+import { resolveCors, type CorsOptions, type CorsOptionsDelegate } from "./cors.js";
+
+export type { CorsOptions, CorsOptionsDelegate } from "./cors.js";
+
+const log = logger("engine", "options");
 
 export type Transport = "polling" | "websocket";
-
-/** Options of the `cors` middleware, as socket.io documents them. */
-export interface CorsOptions {
-  /** Allowed origin(s): `true` reflects the request origin, `"*"` any. @default "*" */
-  origin?:
-    | boolean
-    | string
-    | RegExp
-    | Array<string | RegExp | boolean>
-    | ((origin: string | undefined, cb: (err: Error | null, allow?: boolean | string | RegExp | Array<string | RegExp>) => void) => void);
-  /** @default "GET,HEAD,PUT,PATCH,POST,DELETE" */
-  methods?: string | string[];
-  /** @default the request's Access-Control-Request-Headers */
-  allowedHeaders?: string | string[];
-  /** @default none */
-  exposedHeaders?: string | string[];
-  /** @default false */
-  credentials?: boolean;
-  /** @default none */
-  maxAge?: number;
-  /** @default false */
-  preflightContinue?: boolean;
-  /** @default 204 */
-  optionsSuccessStatus?: number;
-}
 
 export interface CookieOptions extends SerializeOptions {
   /** @default "io" */
@@ -47,8 +28,12 @@ export interface EngineOptions {
   maxHttpBufferSize?: number;
   /** Decide whether a handshake is accepted: `cb(errMessage, success)`. @default none */
   allowRequest?: (req: IncomingMessage, fn: (err: string | null | undefined, success: boolean) => void) => void;
-  /** Allowed transports, in order of preference. @default ["polling", "websocket"] */
-  transports?: Transport[];
+  /**
+   * Allowed transports, in order of preference. `"webtransport"` is
+   * accepted and ignored (tidewire has no WebTransport).
+   * @default ["polling", "websocket"]
+   */
+  transports?: Array<Transport | "webtransport">;
   /** Whether polling sessions may upgrade to WebSocket. @default true */
   allowUpgrades?: boolean;
   /** permessage-deflate for WebSocket (`true` or ws options). @default false */
@@ -64,8 +49,13 @@ export interface EngineOptions {
   initialPacket?: unknown;
   /** Sticky-session cookie on the polling handshake. @default false */
   cookie?: boolean | CookieOptions;
-  /** CORS for polling requests; preflights are answered. @default false (no CORS headers) */
-  cors?: CorsOptions | boolean;
+  /**
+   * CORS for polling requests (and the client bundle); preflights are
+   * answered. Options of the `cors` package, `true` for its defaults, or a
+   * function `(req, callback)` answering options per request.
+   * @default false (no CORS headers)
+   */
+  cors?: CorsOptions | CorsOptionsDelegate | boolean;
   /** Accept Engine.IO v3 clients (socket.io-client v2). @default false */
   allowEIO3?: boolean;
   /**
@@ -114,7 +104,7 @@ export interface ResolvedOptions
   /** false, or zlib options with a byte `threshold` */
   httpCompression: false | { threshold: number; [k: string]: unknown };
   cookie: false | CookieOptions;
-  cors: false | CorsOptions | true;
+  cors: false | true | CorsOptions | CorsOptionsDelegate;
   allowEIO3: boolean;
   maxBufferedBytes: number;
   [key: string]: unknown;
@@ -151,16 +141,20 @@ export function resolveOptions(opts: ServerOptions = {}): ResolvedOptions {
   resolved.maxHttpBufferSize = positive("maxHttpBufferSize", opts.maxHttpBufferSize, DEFAULTS.maxHttpBufferSize);
   resolved.maxBufferedBytes = positive("maxBufferedBytes", opts.maxBufferedBytes, DEFAULTS.maxBufferedBytes);
 
-  const transports = opts.transports ?? DEFAULTS.transports;
-  if (!Array.isArray(transports) || transports.some((t) => typeof t !== "string")) {
-    throw invalidOption("transports", 'an array of transport names such as ["polling", "websocket"]', transports);
-  }
-  resolved.transports = [...transports];
-  resolved.allowUpgrades = opts.allowUpgrades !== false;
-  resolved.allowEIO3 = opts.allowEIO3 === true;
+  resolved.transports = resolveTransports(opts.transports);
+  // engine.io reads both as truthy/falsy; an unset allowUpgrades means true.
+  resolved.allowUpgrades = opts.allowUpgrades === undefined || !!opts.allowUpgrades;
+  resolved.allowEIO3 = !!opts.allowEIO3;
 
-  if (opts.allowRequest !== undefined && typeof opts.allowRequest !== "function") {
-    throw invalidOption("allowRequest", "a function (req, callback)", opts.allowRequest);
+  if (opts.allowRequest !== undefined && opts.allowRequest !== null && typeof opts.allowRequest !== "function") {
+    throw invalidOption(
+      "allowRequest",
+      "a function (req, callback) that calls callback(null, true) to accept or callback(message, false) to refuse",
+      opts.allowRequest,
+    );
+  }
+  if (opts.wsEngine !== undefined && opts.wsEngine !== null && typeof opts.wsEngine !== "function") {
+    throw invalidOption("wsEngine", 'a ws-compatible Server class, such as require("ws").Server', opts.wsEngine);
   }
 
   const pmd = opts.perMessageDeflate;
@@ -171,19 +165,68 @@ export function resolveOptions(opts: ServerOptions = {}): ResolvedOptions {
   else if (hc === undefined || hc === true) resolved.httpCompression = { ...DEFAULTS.httpCompression };
   else if (typeof hc === "object" && hc !== null) {
     resolved.httpCompression = { ...hc, threshold: hc.threshold ?? DEFAULTS.httpCompression.threshold };
-  } else throw invalidOption("httpCompression", "false, true or an object with a threshold", hc);
+  } else if (hc === null) resolved.httpCompression = { ...DEFAULTS.httpCompression };
+  else throw invalidOption("httpCompression", "false, true or an object with a threshold", hc);
 
   resolved.cookie = resolveCookie(opts.cookie) ?? false;
-  if (opts.cors !== undefined && opts.cors !== false && opts.cors !== true && typeof opts.cors !== "object") {
-    throw invalidOption("cors", "false, true or cors options", opts.cors);
-  }
-  resolved.cors = opts.cors || false;
+  resolved.cors = resolveCors(opts.cors);
   return resolved;
+}
+
+const TRANSPORTS_EXPECTED = 'an array of "polling" and/or "websocket", in order of preference';
+
+/** The transport names a misspelt one probably meant. */
+function suggestTransport(name: string): string {
+  const lower = name.toLowerCase();
+  if (lower.includes("socket") || lower === "ws" || lower === "wss") return ' Did you mean "websocket"?';
+  if (lower.includes("poll") || lower.includes("xhr")) return ' Did you mean "polling"?';
+  return "";
+}
+
+/**
+ * `transports`: known names only, so that a typo fails here rather than
+ * refusing every client with "Transport unknown". "webtransport" (an
+ * engine.io opt-in) is accepted and left out: tidewire has no WebTransport,
+ * and clients offered it fall back to the other transports.
+ */
+function resolveTransports(value: unknown): Transport[] {
+  if (value === undefined || value === null) return [...DEFAULTS.transports];
+  if (!Array.isArray(value)) throw invalidOption("transports", TRANSPORTS_EXPECTED, value);
+  const transports: Transport[] = [];
+  for (const name of value) {
+    if (SUPPORTED_TRANSPORTS.includes(name)) transports.push(name);
+    else if (name === "webtransport") log("transports: webtransport is not implemented by tidewire, ignored");
+    else {
+      const hint = typeof name === "string" ? `"${name}" is not a transport name.${suggestTransport(name)}` : undefined;
+      throw invalidOption("transports", TRANSPORTS_EXPECTED, value, hint);
+    }
+  }
+  if (transports.length === 0) {
+    throw invalidOption(
+      "transports",
+      TRANSPORTS_EXPECTED,
+      value,
+      value.length === 0 ? "An empty list refuses every client." : "tidewire has no WebTransport: add \"websocket\" and/or \"polling\".",
+    );
+  }
+  return transports;
 }
 
 /** The request path prefix handled by the engine (features.md A2.1). */
 export function computePath(opts: AttachOptions): string {
+  checkPath(opts.path);
   let path = (opts.path || "/engine.io").replace(/\/$/, "");
   if (opts.addTrailingSlash !== false) path += "/";
   return path;
+}
+
+/**
+ * A `path` is matched against request URLs, which start with "/": any
+ * other string would never match, and every client would fail.
+ */
+export function checkPath(path: unknown): void {
+  if (path === undefined || path === null || path === "") return;
+  if (typeof path !== "string" || !path.startsWith("/")) {
+    throw invalidOption("path", 'a URL path starting with "/", such as "/socket.io"', path);
+  }
 }

@@ -36,6 +36,10 @@ const UNSAFE_HEADER = /[\r\n]/;
 
 function ignoreError(): void {}
 
+/** Why a v3 handshake is refused, for the debug line and `connection_error` (the client's answer stays engine.io's). */
+const EIO3_HINT =
+  "an Engine.IO v3 client (socket.io-client v2) is refused unless the server is created with the option allowEIO3: true";
+
 export class Server extends EventEmitter implements EngineContext {
   static readonly errors = ErrorCodes;
   static readonly errorMessages = ErrorMessages;
@@ -176,7 +180,10 @@ export class Server extends EventEmitter implements EngineContext {
   }
 
   #connectionError(req: IncomingMessage, code: ErrorCode, context?: ErrorContext): void {
-    if (log.enabled) log("refusing request %s: code %d", req.url, code);
+    if (log.enabled) {
+      const hint = typeof context?.hint === "string" ? ` (${context.hint})` : "";
+      log("refusing request %s: code %d, %s%s", req.url, code, ErrorMessages[code], hint);
+    }
     this.emit("connection_error", { req, code, message: ErrorMessages[code], context });
   }
 
@@ -215,7 +222,7 @@ export class Server extends EventEmitter implements EngineContext {
     const query = queryOf(req);
     const protocol = protocolOf(query);
     if (protocol === 3 && !this.opts.allowEIO3) {
-      return this.#handshakeFailed(req, res, socket, ErrorCodes.UNSUPPORTED_PROTOCOL_VERSION, { protocol });
+      return this.#handshakeFailed(req, res, socket, ErrorCodes.UNSUPPORTED_PROTOCOL_VERSION, { protocol, hint: EIO3_HINT });
     }
     let id: string | Promise<string>;
     try {

@@ -1,8 +1,9 @@
-import http from "node:http";
-import https from "node:https";
+import * as http from "node:http";
+import * as https from "node:https";
 import type { Http2SecureServer, Http2Server } from "node:http2";
 import { logger } from "../core/debug.js";
 import { ErrorCodes } from "../core/errors.js";
+import type { Middleware } from "../engine/middleware.js";
 import { bundleFileFor, serveBundleFile } from "./client-bundle.js";
 
 /**
@@ -41,15 +42,22 @@ export function httpServerFor(srv: HttpLikeServer | number | string): HttpLikeSe
   return srv;
 }
 
-/** Serves the client bundle under `path` before any other request listener sees the request. */
-export function serveClientBundle(srv: HttpLikeServer, path: string): void {
+/**
+ * Serves the client bundle under `path` before any other request listener
+ * sees the request, behind `cors` when set. As in socket.io, the CORS
+ * middleware answers a preflight itself, and the file is served even when
+ * it ends with an error (an origin callback failing): only its headers are
+ * missing then.
+ */
+export function serveClientBundle(srv: HttpLikeServer, path: string, cors: Middleware | null): void {
   const previous = srv.listeners("request").slice(0) as Array<(...args: any[]) => void>;
   srv.removeAllListeners("request");
   const prefix = path + "/";
   srv.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     const name = bundleFileFor(req.url, prefix);
     if (name) {
-      serveBundleFile(name, req, res);
+      if (cors === null) serveBundleFile(name, req, res);
+      else cors(req, res, () => serveBundleFile(name, req, res));
       return;
     }
     for (const listener of previous) listener.call(srv, req, res);

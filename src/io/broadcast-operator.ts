@@ -6,8 +6,7 @@ import { RESERVED_EVENTS, reservedEventError } from "./reserved.js";
 import type { Handshake } from "./handshake.js";
 import type {
   AllButLast,
-  DecorateAcknowledgementsWithMultipleResponses,
-  DecorateAcknowledgementsWithTimeoutAndMultipleResponses,
+  DecorateAcknowledgements,
   DefaultEventsMap,
   EventNames,
   EventNamesWithAck,
@@ -76,8 +75,12 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     return new BroadcastOperator(this.adapter, this.rooms, this.exceptRooms, { ...this.flags, local: true });
   }
 
-  /** Acknowledgements are collected for at most `ms` milliseconds. */
-  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithTimeoutAndMultipleResponses<EmitEvents>, SocketData> {
+  /**
+   * Acknowledgements are collected for at most `ms` milliseconds; the
+   * callback then receives an Error first. (The operator's event map already
+   * has one response per client, so only the Error is added here.)
+   */
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData> {
     return new BroadcastOperator(this.adapter, this.rooms, this.exceptRooms, { ...this.flags, timeout: ms });
   }
 
@@ -101,10 +104,13 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     let actualServerCount = 0;
     let expectedClientCount = 0;
     let done = false;
+    // As socket.io: on time out the responses so far, or null where a single
+    // response was expected (RemoteSocket); when complete, all of them, or
+    // the single one (undefined if the socket was gone).
     const finish = (err: Error | null): void => {
       done = true;
       timers.disarm(timer);
-      ack(err, single ? responses[0] : responses);
+      ack.call(this, err, single ? (err === null ? responses[0] : null) : responses);
     };
     // As in socket.io, a broadcast with an ack but without timeout() gets an
     // (almost) immediate timeout: the delay is not set, so it is minimal.
@@ -240,8 +246,9 @@ export class RemoteSocket<EmitEvents extends EventsMap = DefaultEventsMap, Socke
     return this.#operator.emit(ev, ...args);
   }
 
-  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
-    return this.#operator.timeout(ms) as any;
+  /** The acknowledgement of this one socket, with an Error first after `ms` milliseconds. */
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData> {
+    return this.#operator.timeout(ms);
   }
 
   join(room: Room | Room[]): void {

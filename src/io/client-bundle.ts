@@ -4,6 +4,8 @@ import { dirname, join } from "node:path";
 import { brotliCompressSync, constants as zlibConstants, deflateSync, gzipSync } from "node:zlib";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { logger } from "../core/debug.js";
+import { negotiate } from "../engine/compression.js";
+import { addVary } from "../engine/cors.js";
 
 const log = logger("io", "client-bundle");
 
@@ -69,27 +71,8 @@ function compressed(file: BundleFile, encoding: Encoding): Buffer {
   return body;
 }
 
-/** Picks br, gzip or deflate (server preference) from Accept-Encoding, honouring q=0. */
-export function negotiateEncoding(header: string | undefined): Encoding | undefined {
-  if (!header) return undefined;
-  const accepted = new Map<string, number>();
-  for (const part of header.split(",")) {
-    const [rawName, ...params] = part.trim().split(";");
-    const name = rawName.trim().toLowerCase();
-    if (!name) continue;
-    let q = 1;
-    for (const p of params) {
-      const [k, v] = p.trim().split("=");
-      if (k === "q") q = Number(v);
-    }
-    accepted.set(name, Number.isFinite(q) ? q : 0);
-  }
-  for (const enc of ["br", "gzip", "deflate"] as const) {
-    const q = accepted.get(enc) ?? accepted.get("*");
-    if (q !== undefined && q > 0) return enc;
-  }
-  return undefined;
-}
+/** The bundle's encodings, in socket.io's order (which decides only between equal client preferences). */
+const ENCODINGS: readonly Encoding[] = ["br", "gzip", "deflate"];
 
 /** The bundle file name a URL asks for under `path` (with trailing slash), if any. */
 export function bundleFileFor(url: string | undefined, path: string): string | undefined {
@@ -120,10 +103,11 @@ export function serveBundleFile(name: string, req: IncomingMessage, res: ServerR
     return;
   }
   res.setHeader("Content-Type", file.contentType);
-  const encoding = negotiateEncoding(req.headers["accept-encoding"] as string | undefined);
+  // socket.io negotiates with `accepts`: the client's order wins between equal q values.
+  const encoding = negotiate(req.headers["accept-encoding"], ENCODINGS);
   const body = encoding ? compressed(file, encoding) : file.body;
   if (encoding) res.setHeader("Content-Encoding", encoding);
-  res.setHeader("Vary", "Accept-Encoding");
+  addVary(res, "Accept-Encoding");
   res.setHeader("Content-Length", body.length);
   res.writeHead(200);
   res.end(req.method === "HEAD" ? undefined : body);

@@ -1,4 +1,5 @@
 import { logger } from "../core/debug.js";
+import { invalidOption } from "../core/errors.js";
 import type { Adapter } from "../adapter/adapter.js";
 import type { Room, SocketId } from "../adapter/types.js";
 import { BroadcastOperator, type RemoteSocket } from "./broadcast-operator.js";
@@ -11,6 +12,7 @@ import { Socket } from "./socket.js";
 import {
   StrictEventEmitter,
   type AllButLast,
+  type DecorateAcknowledgements,
   type DecorateAcknowledgementsWithTimeoutAndMultipleResponses,
   type DecorateAcknowledgementsWithMultipleResponses,
   type DefaultEventsMap,
@@ -71,11 +73,11 @@ export class Namespace<
   readonly sockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
   readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   adapter!: Adapter;
-  /** Connection middlewares. Public for socket.io compatibility. */
+  /** @internal Connection middlewares (socket.io's field name; private in its declarations). */
   _fns: Array<Middleware<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = [];
   /** Ack id counter shared by every socket of the namespace and its broadcasts. */
   _ids = 0;
-  /** Sockets still in their connection middlewares. */
+  /** @internal Sockets still in their connection middlewares. */
   readonly _preConnectSockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
   /** @internal set when this is a dynamic child of a parent namespace */
   parent?: { removeChild(nsp: Namespace<any, any, any, any>): void };
@@ -91,7 +93,18 @@ export class Namespace<
   _initAdapter(): void {
     const Factory = this.server.adapter() as any;
     // A class (or classic function) is constructed; an arrow factory is called.
-    this.adapter = Factory.prototype === undefined ? Factory(this) : new Factory(this);
+    const adapter = Factory.prototype === undefined ? Factory(this) : new Factory(this);
+    if (adapter === null || typeof adapter !== "object" || typeof adapter.addAll !== "function" || typeof adapter.init !== "function") {
+      throw invalidOption(
+        "adapter",
+        "a class or factory creating an adapter (an object with init(), addAll(), broadcast()...)",
+        adapter,
+        typeof adapter === "function"
+          ? "The factory returned a function: pass createAdapter(pubClient, subClient), not createAdapter itself."
+          : undefined,
+      );
+    }
+    this.adapter = adapter;
     Promise.resolve(this.adapter.init()).catch((err) => log("adapter init failed: %O", err));
   }
 
@@ -125,8 +138,8 @@ export class Namespace<
     return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).local;
   }
 
-  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithTimeoutAndMultipleResponses<EmitEvents>, SocketData> {
-    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).timeout(ms);
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>>, SocketData> {
+    return new BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData>(this.adapter).timeout(ms);
   }
 
   /** Emits to every connected socket of the namespace. */
@@ -135,11 +148,12 @@ export class Namespace<
     return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).emit(ev, ...args);
   }
 
+  /** Emits to every connected socket and resolves with one response per client. */
   emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
     ev: Ev,
     ...args: AllButLast<EventParams<EmitEvents, Ev>>
-  ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>> {
-    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).emitWithAck(ev, ...args);
+  ): Promise<FirstNonErrorArg<Last<EventParams<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, Ev>>>> {
+    return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).emitWithAck(ev, ...args) as Promise<any>;
   }
 
   send(...args: EventParams<EmitEvents, "message">): this {

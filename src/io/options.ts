@@ -1,3 +1,4 @@
+import { invalidOption } from "../core/errors.js";
 import type { AttachOptions, EngineOptions } from "../engine/options.js";
 import type { Adapter } from "../adapter/adapter.js";
 
@@ -28,4 +29,21 @@ export interface ServerOptions extends EngineOptions, AttachOptions {
   connectionStateRecovery?: ConnectionStateRecoveryOptions;
   /** Remove a dynamic child namespace when its last socket leaves. @default false */
   cleanupEmptyChildNamespaces?: boolean;
+}
+
+const ADAPTER_EXPECTED = "an adapter class or a factory (nsp) => adapter";
+
+/**
+ * `adapter`: a class or a factory function. A common slip, an adapter
+ * instance or module object, gets a hint here; what a factory returns is
+ * checked by the namespace that calls it.
+ */
+export function checkAdapter(v: unknown): AdapterConstructor | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "function") return v as AdapterConstructor;
+  const hint =
+    typeof v === "object"
+      ? "Pass what createAdapter(...) returns (from tidewire/redis or an adapter package), not an adapter instance or the module itself."
+      : undefined;
+  throw invalidOption("adapter", ADAPTER_EXPECTED, v, hint);
 }

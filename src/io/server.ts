@@ -3,6 +3,8 @@ import { EventEmitter } from "node:events";
 import { logger } from "../core/debug.js";
 import { invalidOption } from "../core/errors.js";
 import { Server as EngineServer, type Socket as EngineSocket } from "../engine/index.js";
+import { corsMiddleware } from "../engine/cors.js";
+import { checkPath, resolveOptions as resolveEngineOptions } from "../engine/options.js";
 import { Adapter } from "../adapter/adapter.js";
 import { SessionAwareAdapter } from "../adapter/session-aware-adapter.js";
 import type { Room, SocketId } from "../adapter/types.js";
@@ -11,12 +13,13 @@ import { httpServerFor, serveClientBundle, type HttpLikeServer } from "./attach.
 import { Connection } from "./connection.js";
 import { Namespace, type ExtendedError, type ServerReservedEventsMap } from "./namespace.js";
 import { ParentNamespace, type ParentNspNameMatchFn } from "./parent-namespace.js";
-import type { AdapterConstructor, ServerOptions } from "./options.js";
+import { checkAdapter, type AdapterConstructor, type ServerOptions } from "./options.js";
 import * as defaultParser from "./protocol/index.js";
 import type { Socket } from "./socket.js";
 import {
   StrictEventEmitter,
   type AllButLast,
+  type DecorateAcknowledgements,
   type DecorateAcknowledgementsWithTimeoutAndMultipleResponses,
   type DecorateAcknowledgementsWithMultipleResponses,
   type DefaultEventsMap,
@@ -76,6 +79,9 @@ export class Server<
       srv = undefined;
     }
     opts = opts ?? {};
+    // The engine is created on attach(): its options are checked now, so that
+    // a bad value fails here, next to the options, even before any attach.
+    resolveEngineOptions(opts);
     this._opts = opts;
     this.path(opts.path ?? "/socket.io");
     this.connectTimeout(opts.connectTimeout ?? 45000);
@@ -90,10 +96,10 @@ export class Server<
       validateRecovery(recovery);
       this._opts.connectionStateRecovery = recovery;
       this.#adapter =
-        opts.adapter ??
+        checkAdapter(opts.adapter) ??
         ((nsp: any) => new SessionAwareAdapter(nsp, { maxDisconnectionDuration: recovery.maxDisconnectionDuration }));
     } else {
-      this.#adapter = opts.adapter ?? Adapter;
+      this.#adapter = checkAdapter(opts.adapter) ?? Adapter;
     }
     this.sockets = this.of("/");
     if (srv !== undefined && srv !== null) this.attach(srv);
@@ -119,6 +125,7 @@ export class Server<
   path(v?: string): string | this {
     if (v === undefined) return this.#path;
     if (typeof v !== "string") throw invalidOption("path", 'a string such as "/socket.io"', v);
+    checkPath(v);
     this.#path = v.replace(/\/$/, "");
     return this;
   }
@@ -136,8 +143,7 @@ export class Server<
   adapter(v: AdapterConstructor): this;
   adapter(v?: AdapterConstructor): AdapterConstructor | this {
     if (v === undefined) return this.#adapter;
-    if (typeof v !== "function") throw invalidOption("adapter", "an adapter class or a factory function", v);
-    this.#adapter = v;
+    this.#adapter = checkAdapter(v) ?? Adapter;
     for (const nsp of this._nsps.values()) nsp._initAdapter();
     return this;
   }
@@ -157,7 +163,8 @@ export class Server<
     this.#path = merged.path;
     const engine = new EngineServer(merged);
     engine.attach(server as http.Server, merged);
-    if (this.#serveClient) serveClientBundle(server, this.#path);
+    // As socket.io, the bundle gets the CORS headers of the polling requests.
+    if (this.#serveClient) serveClientBundle(server, this.#path, engine.opts.cors ? corsMiddleware(engine.opts.cors) : null);
     this.httpServer = server;
     this.bind(engine);
     return this;
@@ -272,7 +279,7 @@ export class Server<
     return this.sockets.local;
   }
 
-  timeout(ms: number): BroadcastOperator<DecorateAcknowledgementsWithTimeoutAndMultipleResponses<EmitEvents>, SocketData> {
+  timeout(ms: number): BroadcastOperator<DecorateAcknowledgements<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>>, SocketData> {
     return this.sockets.timeout(ms);
   }
 
@@ -284,7 +291,7 @@ export class Server<
   emitWithAck<Ev extends EventNamesWithAck<EmitEvents>>(
     ev: Ev,
     ...args: AllButLast<EventParams<EmitEvents, Ev>>
-  ): Promise<FirstNonErrorArg<Last<EventParams<EmitEvents, Ev>>>> {
+  ): Promise<FirstNonErrorArg<Last<EventParams<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, Ev>>>> {
     return this.sockets.emitWithAck(ev, ...args);
   }
 

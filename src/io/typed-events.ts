@@ -69,13 +69,28 @@ type PrependTimeoutError<T extends any[]> = {
     : T[K];
 };
 
-type ExpectMultipleResponses<T extends any[]> = {
-  [K in keyof T]: T[K] extends (err: Error, arg: infer Param) => infer Result
-    ? (err: Error, arg: Param[]) => Result
-    : T[K] extends (arg: infer Param) => infer Result
-      ? (arg: Param[]) => Result
-      : T[K];
-};
+/** Every element of a tuple as an array: [a: A, b: B] -> [a: A[], b: B[]]. */
+export type MultiplyArray<T extends unknown[]> = { [K in keyof T]: T[K][] };
+
+/** The first element of a tuple as a one-element tuple, keeping its label (for editor hints). */
+type FirstOfTuple<T extends any[]> = T extends [any, ...infer Rest] ? (T extends [...infer First, ...Rest] ? First : never) : never;
+
+/**
+ * A broadcast acknowledgement receives one response per client: the first
+ * argument after an optional leading Error becomes an array, later ones are
+ * dropped (only the first argument of each client's ack is collected).
+ */
+type MultipleResponses<F> = F extends (...args: infer Params) => infer Result
+  ? Params extends [Error]
+    ? (err: Error) => Result
+    : Params extends [Error, ...infer Rest]
+      ? (err: Error, ...responses: FirstOfTuple<MultiplyArray<Rest>>) => Result
+      : Params extends []
+        ? () => Result
+        : (...responses: FirstOfTuple<MultiplyArray<Params>>) => Result
+  : F;
+
+type ExpectMultipleResponses<T extends any[]> = { [K in keyof T]: MultipleResponses<T[K]> };
 
 /** Listener signatures without their acknowledgement callback. */
 export type RemoveAcknowledgements<E extends EventsMap> = {

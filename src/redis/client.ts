@@ -1,6 +1,6 @@
 /**
- * One interface over the Redis clients tidewire/redis accepts: node-redis v4
- * and v5 (`redis` package, standalone or cluster) and ioredis (standalone or
+ * One interface over the Redis clients tidewire/redis accepts: node-redis v4,
+ * v5 and v6 (`redis` package, standalone or cluster) and ioredis (standalone or
  * Cluster). The adapters only publish, subscribe (classic, pattern, sharded)
  * and count subscribers; everything client-specific lives here.
  */
@@ -28,7 +28,7 @@ function detectKind(client: RedisClient, role: string): Kind {
   }
   throw new TidewireError(
     ErrorCodes.INVALID_OPTION,
-    `tidewire/redis: the ${role} is not a Redis client. Pass a client from the "redis" package (v4 or v5, ` +
+    `tidewire/redis: the ${role} is not a Redis client. Pass a client from the "redis" package (v4, v5 or v6, ` +
       `created with createClient() and connected) or from the "ioredis" package.`,
   );
 }

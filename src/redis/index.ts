@@ -1,7 +1,7 @@
 /**
  * tidewire/redis: scale tidewire over several processes or machines through
  * Redis, wire-compatible with @socket.io/redis-adapter 8 and
- * @socket.io/redis-emitter. Accepts clients of the `redis` package (v4, v5)
+ * @socket.io/redis-emitter. Accepts clients of the `redis` package (v4, v5, v6)
  * and of `ioredis`.
  *
  *   const pub = createClient({ url }); const sub = pub.duplicate();

@@ -20,10 +20,21 @@ export interface RunningExample {
   /** `http://127.0.0.1:<port>` */
   url: string;
   port: number;
+  /** Process id (to freeze it with SIGSTOP, for instance). */
+  pid: number;
   /** Everything the process printed so far (stdout and stderr). */
   output(): string;
   /** Resolves with the exit code once the process has ended. */
   exited: Promise<number | null>;
+  /** Ends the process as Ctrl-C would (SIGTERM; SIGKILL after 3 s) and waits for it. */
+  stop(): Promise<unknown>;
+}
+
+export interface ExampleOptions {
+  /** Extra environment for the process. */
+  env?: Record<string, string>;
+  /** Port to listen on (default 0: any free port). */
+  port?: number;
 }
 
 function stop(child: ChildProcess, exited: Promise<number | null>): Promise<unknown> {
@@ -35,14 +46,14 @@ function stop(child: ChildProcess, exited: Promise<number | null>): Promise<unkn
   });
 }
 
-export async function startExample(name: string, teardown: Teardown): Promise<RunningExample> {
+export async function startExample(name: string, teardown: Teardown, opts: ExampleOptions = {}): Promise<RunningExample> {
   if (!againstReference && !existsSync(new URL("../../dist/index.js", import.meta.url))) {
     throw new Error('dist/index.js is missing: the examples import "tidewire" from dist/, run "npm run build" first');
   }
   const args = againstReference ? ["--import", aliasHook] : [];
   const child = spawn(process.execPath, [...args, `examples/${name}/server.js`], {
     cwd: repoRoot,
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1" },
+    env: { ...process.env, ...opts.env, PORT: String(opts.port ?? 0), HOST: "127.0.0.1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
@@ -67,5 +78,5 @@ export async function startExample(name: string, teardown: Teardown): Promise<Ru
     10000,
     `examples/${name} to print its "listening on" line`,
   );
-  return { url: `http://127.0.0.1:${port}`, port, output: () => output, exited };
+  return { url: `http://127.0.0.1:${port}`, port, pid: child.pid!, output: () => output, exited, stop: () => stop(child, exited) };
 }

@@ -4,9 +4,12 @@
  * and the client bundle are served by the example itself, and its realtime
  * exchange works.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join as joinPath } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Socket as ClientSocket } from "socket.io-client";
-import { startExample } from "./example-process.js";
+import { startExample, type RunningExample } from "./example-process.js";
 import { Teardown, TRANSPORT_MODES, connectClient, request, withTimeout } from "./harness.js";
 
 const teardown = new Teardown();
@@ -14,6 +17,13 @@ afterEach(() => teardown.run());
 
 function next<T = any>(socket: ClientSocket, event: string, ms = 3000): Promise<T> {
   return withTimeout(new Promise<T>((resolve) => socket.once(event, resolve)), ms, `"${event}" event`);
+}
+
+/** Every payload of `event` a client receives from now on. */
+function record<T = any>(socket: ClientSocket, event: string): T[] {
+  const got: T[] = [];
+  socket.on(event, (value: T) => got.push(value));
+  return got;
 }
 
 /** Waits until `predicate` holds for an incoming event, ignoring the others. */
@@ -105,8 +115,20 @@ describe("examples/chat", () => {
     return client.timeout(3000).emitWithAck("join", { nick, room });
   }
 
+  /** A history file of its own in a fresh directory, removed at teardown. */
+  async function historyFile(): Promise<string> {
+    const dir = await mkdtemp(joinPath(tmpdir(), "tidewire-chat-"));
+    teardown.add(() => rm(dir, { recursive: true, force: true }));
+    return joinPath(dir, "history.json");
+  }
+
+  /** The chat demo with its own history file (never the repository's examples/chat/data/). */
+  async function startChat(file?: string, port?: number): Promise<RunningExample> {
+    return startExample("chat", teardown, { env: { CHAT_HISTORY_FILE: file ?? (await historyFile()) }, port });
+  }
+
   it("serves the page, its assets, the client bundle and a health check", async () => {
-    const app = await startExample("chat", teardown);
+    const app = await startChat();
     await checkPageAndBundle(app.url);
     for (const asset of ["/style.css", "/app.js"]) {
       const res = await request(`${app.url}${asset}`);
@@ -117,7 +139,7 @@ describe("examples/chat", () => {
   });
 
   it("joins rooms with presence, messages with acks, typing and history", async () => {
-    const app = await startExample("chat", teardown);
+    const app = await startChat();
     let rooms!: Promise<string[]>;
     const ada = await connectClient(app.url, {}, teardown, (s) => (rooms = next(s, "rooms")));
     expect(await rooms).toEqual(["general", "random", "help"]);
@@ -148,7 +170,7 @@ describe("examples/chat", () => {
     const ack = await ada.timeout(3000).emitWithAck("message", "hello Bob");
     expect(ack).toEqual({
       ok: true,
-      message: { id: expect.any(Number), nick: "Ada", text: "hello Bob", time: expect.any(Number) },
+      message: { kind: "text", id: expect.any(Number), nick: "Ada", text: "hello Bob", time: expect.any(Number) },
     });
     expect(await delivered).toEqual(ack.message);
     expect((await ada.timeout(3000).emitWithAck("message", "x".repeat(1001))).ok).toBe(false);
@@ -172,7 +194,7 @@ describe("examples/chat", () => {
   });
 
   it("sends binary files back to the whole room, sender included, within limits", async () => {
-    const app = await startExample("chat", teardown);
+    const app = await startChat();
     const ada = await connectClient(app.url, { transports: ["polling"] }, teardown);
     const bob = await connectClient(app.url, {}, teardown);
     await join(ada, "Ada", "files");
@@ -199,5 +221,111 @@ describe("examples/chat", () => {
     const sanitized = next(bob, "file");
     await bob.timeout(3000).emitWithAck("file", { name: "x", type: "text/html; <script>", data: Buffer.from([1]) });
     expect((await sanitized).type).toBe("application/octet-stream");
+  });
+  it("keeps pictures and files in the room history like text, across a server restart", async () => {
+    const file = await historyFile();
+    let app = await startChat(file);
+    const ada = await connectClient(app.url, {}, teardown);
+    await join(ada, "Ada", "gallery");
+    const said = await ada.timeout(3000).emitWithAck("message", { cid: "cid-text-0001", text: "a picture follows" });
+    const picture = Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3, 250, 251, 252]);
+    const sent = await ada.timeout(3000).emitWithAck("file", { cid: "cid-file-0001", name: "p.png", type: "image/png", data: picture });
+    expect(sent).toEqual({ ok: true, id: said.message.id + 1, size: picture.length });
+
+    const expected = [
+      { kind: "text", id: said.message.id, cid: "cid-text-0001", nick: "Ada", text: "a picture follows", time: expect.any(Number) },
+      { kind: "file", id: sent.id, cid: "cid-file-0001", nick: "Ada", name: "p.png", type: "image/png", size: picture.length, data: expect.anything(), time: expect.any(Number) },
+    ];
+    // Someone who comes later sees the picture too, bytes intact.
+    const cyd = await connectClient(app.url, {}, teardown);
+    const late = await join(cyd, "Cyd", "gallery");
+    expect(late.history).toEqual(expected);
+    expect(Buffer.from((late.history![1] as any).data).equals(picture)).toBe(true);
+
+    // A restart (SIGTERM, as Ctrl-C) on the same port: the history comes back from the file.
+    const port = app.port;
+    await app.stop();
+    app = await startChat(file, port);
+    expect(app.output()).toContain("2 messages of room history");
+    const dora = await connectClient(app.url, {}, teardown);
+    const afterRestart = await join(dora, "Dora", "gallery");
+    expect(afterRestart.history).toEqual(expected);
+    expect(Buffer.from((afterRestart.history![1] as any).data).equals(picture)).toBe(true);
+    // Ids go on increasing, and a resend from before the restart is recognised.
+    const next = await dora.timeout(3000).emitWithAck("message", "after the restart");
+    expect(next.message.id).toBeGreaterThan(sent.id);
+    expect(await dora.timeout(3000).emitWithAck("message", { cid: "cid-text-0001", text: "a picture follows" })).toEqual({
+      ok: true,
+      message: expected[0],
+      duplicate: true,
+    });
+  });
+
+  it("posts a message or file sent twice with the same client id once", async () => {
+    const app = await startChat();
+    const ada = await connectClient(app.url, {}, teardown);
+    const bob = await connectClient(app.url, {}, teardown);
+    await join(ada, "Ada", "general");
+    await join(bob, "Bob", "general");
+    const seen: string[] = [];
+    bob.on("message", (m) => seen.push(`message ${m.text}`));
+    bob.on("file", (f) => seen.push(`file ${f.name}`));
+
+    const first = await ada.timeout(3000).emitWithAck("message", { cid: "resent-0001", text: "only once" });
+    const again = await ada.timeout(3000).emitWithAck("message", { cid: "resent-0001", text: "only once" });
+    expect(again).toEqual({ ok: true, message: first.message, duplicate: true });
+    const data = Buffer.from("file bytes");
+    const f1 = await ada.timeout(3000).emitWithAck("file", { cid: "resent-0002", name: "a.bin", type: "x/y", data });
+    const f2 = await ada.timeout(3000).emitWithAck("file", { cid: "resent-0002", name: "a.bin", type: "x/y", data });
+    expect(f2).toEqual({ ok: true, id: f1.id, size: data.length, duplicate: true });
+    // An id is for one kind of thing.
+    expect(await ada.timeout(3000).emitWithAck("file", { cid: "resent-0001", name: "x", type: "x/y", data })).toEqual({
+      ok: false,
+      error: "this file id was already used for a message",
+    });
+    // A malformed id is ignored, not trusted: the message is posted normally.
+    const plain = await ada.timeout(3000).emitWithAck("message", { cid: "bad id!", text: "marker" });
+    expect(plain.message).not.toHaveProperty("cid");
+    await expect.poll(() => seen, { timeout: 3000 }).toContain("message marker");
+    expect(seen).toEqual(["message only once", "file a.bin", "message marker"]);
+
+    const cyd = await connectClient(app.url, {}, teardown);
+    expect((await join(cyd, "Cyd", "general")).history!.map((e: any) => e.id)).toEqual([first.message.id, f1.id, plain.message.id]);
+  });
+
+  it("recovers a dropped connection: same session, the broadcasts it missed, a notice to the room", async () => {
+    const app = await startChat();
+    const ada = await connectClient(app.url, {}, teardown);
+    const bob = await connectClient(app.url, { transports: ["websocket"], reconnection: true, reconnectionDelay: 50 }, teardown);
+    await join(ada, "Ada", "general");
+    await join(bob, "Bob", "general");
+    const bobId = bob.id;
+
+    const gone = until<{ text: string }>(ada, "system", (m) => m.text === "Bob left");
+    // The network drops: the engine connection closes under the socket.
+    bob.io.engine.close();
+    await gone;
+    const missed = await ada.timeout(3000).emitWithAck("message", "while you were away");
+
+    const bobSaw = record(bob, "system");
+    const got = next(bob, "message", 5000);
+    const back = until<{ text: string }>(ada, "system", (m) => m.text === "Bob is back", 5000);
+    const presence = until<{ users: string[] }>(ada, "presence", (p) => p.users.length === 2, 5000);
+    await next(bob, "connect", 5000);
+    expect(bob.recovered).toBe(true);
+    expect(bob.id).toBe(bobId);
+    expect(await got).toEqual(missed.message);
+    await back;
+    expect((await presence).users).toEqual(["Ada", "Bob"]);
+    // The notices about Bob were for the others, also in the replay.
+    expect(bobSaw.map((m) => m.text)).toEqual([]);
+  });
+
+  it("answers an acknowledged ping (the page's round-trip time)", async () => {
+    const app = await startChat();
+    const client = await connectClient(app.url, {}, teardown);
+    const started = performance.now();
+    await expect(client.timeout(3000).emitWithAck("ping")).resolves.toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(3000);
   });
 });

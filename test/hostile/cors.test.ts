@@ -105,11 +105,10 @@ describe("hostile: CORS", () => {
             expect(headers["access-control-allow-credentials"], where).toBeUndefined();
           }
         }
-        // The allowed origins do get both (the client bundle is not a CORS resource here).
+        // The allowed origins do get both, the client bundle included (as in socket.io).
         for (const origin of ["https://good.example", "https://app.trusted.example"]) {
           if (label === "a fixed origin" && origin !== "https://good.example") continue;
           for (const [what, res] of await responses(handle, origin)) {
-            if (what === "client bundle") continue;
             const headers = corsHeaders(res);
             expect(headers["access-control-allow-origin"], `${label}, ${what}`).toBe(origin);
             expect(headers["access-control-allow-credentials"], `${label}, ${what}`).toBe("true");
@@ -122,7 +121,6 @@ describe("hostile: CORS", () => {
   it('origin "*" is sent as "*", never as the caller\'s origin; a failing origin function answers no CORS headers', async () => {
     const star = await echoServer({ cors: { origin: "*", credentials: true } });
     for (const [what, res] of await responses(star, "https://evil.example")) {
-      if (what === "client bundle") continue;
       expect(res.headers["access-control-allow-origin"], what).toBe("*");
     }
     const failing = await echoServer({

@@ -29,6 +29,7 @@ interface ServerToClientEvents {
   noArgs: () => void;
   bin: (data: Buffer) => void;
   ask: (question: string, cb: (answer: number) => void) => void;
+  pair: (cb: (name: string, age: number) => void) => void;
 }
 
 interface InterServerEvents {
@@ -170,6 +171,61 @@ const singleAnswer: Promise<number> = io.timeout(1000).emitWithAck("ask", "q");
 void allAnswers;
 void singleAnswer;
 
+// --- broadcast acknowledgements: one response per client, one array deep ------------------------
+
+io.to("room").timeout(500).emit("ask", "q", (err, answers) => {
+  const e: Error = err;
+  const list: number[] = answers;
+  void e;
+  void list;
+});
+io.timeout(500).to("room").emit("ask", "q", (err, answers) => {
+  const list: number[] = answers;
+  void list;
+});
+io.except("room").volatile.timeout(500).emit("ask", "q", (_err, answers) => {
+  // @ts-expect-error an array of numbers, not of arrays
+  const nested: number[][] = answers;
+  void nested;
+});
+io.of("/admin").to("room").timeout(500).emit("ask", "q", (_err, answers) => {
+  const list: number[] = answers;
+  void list;
+});
+// only the first argument of each client's acknowledgement is collected
+io.timeout(500).emit("pair", (_err, names) => {
+  const list: string[] = names;
+  void list;
+});
+// @ts-expect-error the second argument of the acknowledgement is not collected
+io.timeout(500).emit("pair", (_err: Error, _names: string[], _ages: number[]) => undefined);
+const roomAnswers: Promise<number[]> = io.to("room").timeout(500).emitWithAck("ask", "q");
+const nsAnswers: Promise<number[]> = io.of("/admin").in("room").timeout(500).emitWithAck("ask", "q");
+// @ts-expect-error broadcast acks resolve with an array of answers, not an array of arrays
+const nestedAnswers: Promise<number[][]> = io.to("room").timeout(500).emitWithAck("ask", "q");
+void roomAnswers;
+void nsAnswers;
+void nestedAnswers;
+io.on("connection", (socket) => {
+  socket.broadcast.timeout(500).emit("ask", "q", (err, answers) => {
+    const e: Error = err;
+    const list: number[] = answers;
+    void e;
+    void list;
+  });
+  socket.to("room").timeout(500).emit("ask", "q", (_err, answers) => {
+    const list: number[] = answers;
+    void list;
+  });
+  const fromSocket: Promise<number[]> = socket.to("room").timeout(500).emitWithAck("ask", "q");
+  const fromBroadcast: Promise<number[]> = socket.broadcast.timeout(500).emitWithAck("ask", "q");
+  // @ts-expect-error an array of answers, not an array of arrays
+  const nestedFromSocket: Promise<number[][]> = socket.except("room").timeout(500).emitWithAck("ask", "q");
+  void fromSocket;
+  void fromBroadcast;
+  void nestedFromSocket;
+});
+
 const operator: BroadcastOperator<any, SocketData> = io.to("room");
 void operator;
 
@@ -186,6 +242,13 @@ async function utilities(): Promise<void> {
     remote.emit("news", "direct", 1);
     // @ts-expect-error wrong argument type
     remote.emit("news", 1, 1);
+    // a remote socket's acknowledgement is its single answer
+    remote.timeout(500).emit("ask", "q", (err, answer) => {
+      const e: Error = err;
+      const n: number = answer;
+      void e;
+      void n;
+    });
     remote.join("r");
     remote.leave("r");
     remote.disconnect();

@@ -8,14 +8,20 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Adapter } from "../../src/adapter/adapter.js";
 
-function newAdapter(ids: string[] = []) {
+/**
+ * An adapter with sockets `ids`; its room events are recorded. A
+ * "create-room" listener turns the sharing off, so by default there is none
+ * (`listenCreateRoom` adds one).
+ */
+function newAdapter(ids: string[] = [], { listenCreateRoom = false } = {}) {
   const sockets = new Map<string, any>();
   const nsp: any = { name: "/", sockets, _ids: 0, server: { encoder: { encode: (p: any) => [JSON.stringify(p)] } } };
   const adapter = new Adapter(nsp);
   const writes: string[] = [];
   for (const id of ids) sockets.set(id, { id, notifyOutgoingListeners() {}, client: { writeToEngine: () => writes.push(id) } });
   const events: string[] = [];
-  for (const ev of ["create-room", "join-room", "leave-room", "delete-room"]) {
+  const names = ["join-room", "leave-room", "delete-room", ...(listenCreateRoom ? ["create-room"] : [])];
+  for (const ev of names) {
     adapter.on(ev, (...args: unknown[]) => events.push([ev, ...args].join(":")));
   }
   return { adapter, events, writes };
@@ -70,12 +76,39 @@ class Model {
 const view = (map: Map<string, Set<string>>) => [...map].map(([k, v]) => [k, [...v]]);
 
 describe("adapter/in-memory: a socket's own room", () => {
-  it("first join to its own room: one Set for both maps, events create-room then join-room", () => {
+  it("first join to its own room: one Set for both maps", () => {
     const { adapter, events } = newAdapter();
     adapter.addAll("a", new Set(["a"]));
     expect(adapter.sids.get("a")).toBe(adapter.rooms.get("a"));
     expect([...adapter.rooms.get("a")!]).toEqual(["a"]);
+    expect(events).toEqual(["join-room:a:a"]);
+  });
+
+  it('with a "create-room" listener: two Sets, and the listener sees what socket.io shows it', () => {
+    const { adapter, events } = newAdapter([], { listenCreateRoom: true });
+    const seen: Array<[number, boolean]> = [];
+    adapter.on("create-room", (room: string) => seen.push([adapter.rooms.get(room)!.size, adapter.sids.get("a")!.has(room)]));
+    adapter.addAll("a", new Set(["a"]));
+    // socket.io-adapter: the room exists empty, the socket's rooms already hold it
+    expect(seen).toEqual([[0, true]]);
+    expect(adapter.sids.get("a")).not.toBe(adapter.rooms.get("a"));
     expect(events).toEqual(["create-room:a", "join-room:a:a"]);
+  });
+
+  it("socketRooms() hands out a live Set: later joins and leaves show in it, the room's members stay apart", () => {
+    const { adapter } = newAdapter();
+    adapter.addAll("a", new Set(["a"]));
+    const ownRoom = adapter.rooms.get("a");
+    const rooms = adapter.socketRooms("a")!;
+    expect(adapter.socketRooms("a")).toBe(rooms);
+    adapter.addAll("a", new Set(["r"]));
+    adapter.addAll("b", new Set(["a"]));
+    expect([...rooms]).toEqual(["a", "r"]);
+    adapter.del("a", "r");
+    expect([...rooms]).toEqual(["a"]);
+    expect(adapter.socketRooms("a")).toBe(rooms);
+    expect(adapter.rooms.get("a")).toBe(ownRoom);
+    expect([...ownRoom!]).toEqual(["a", "b"]);
   });
 
   it("joining another room changes the socket's rooms, not its own room's members", () => {
@@ -116,10 +149,10 @@ describe("adapter/in-memory: a socket's own room", () => {
     adapter.delAll("b");
     expect(adapter.sids.has("b")).toBe(false);
     expect(adapter.rooms.has("b")).toBe(false);
-    expect(events.slice(4)).toEqual(["leave-room:a:a", "delete-room:a", "leave-room:b:b", "delete-room:b"]);
+    expect(events.slice(2)).toEqual(["leave-room:a:a", "delete-room:a", "leave-room:b:b", "delete-room:b"]);
   });
 
-  it("matches a model with separate Sets under random joins and leaves", () => {
+  it("matches a model with separate Sets under random joins, leaves and reads; Sets handed out stay live", () => {
     const ids = ["a", "b", "c"];
     const room = fc.constantFrom("a", "b", "c", "r1", "r2");
     const op = fc.oneof(
@@ -127,11 +160,17 @@ describe("adapter/in-memory: a socket's own room", () => {
       fc.tuple(fc.constant("own" as const), fc.constantFrom(...ids)),
       fc.tuple(fc.constant("del" as const), fc.constantFrom(...ids), room),
       fc.tuple(fc.constant("delAll" as const), fc.constantFrom(...ids)),
+      fc.tuple(fc.constant("socketRooms" as const), fc.constantFrom(...ids)),
+      fc.tuple(fc.constant("members" as const), room),
     );
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 30 }), (ops) => {
-        const { adapter, events } = newAdapter();
+      fc.property(fc.array(op, { maxLength: 30 }), fc.boolean(), (ops, listenCreateRoom) => {
+        const { adapter, events } = newAdapter([], { listenCreateRoom });
         const model = new Model();
+        // Sets read from the adapter, which must stay the ones in its maps (socket.io hands out its own)
+        const socketSets = new Map<string, Set<string>>();
+        const roomSets = new Map<string, Set<string>>();
+        adapter.on("delete-room", (r: string) => roomSets.delete(r));
         for (const o of ops) {
           if (o[0] === "addAll") {
             adapter.addAll(o[1], new Set(o[2]));
@@ -142,16 +181,27 @@ describe("adapter/in-memory: a socket's own room", () => {
           } else if (o[0] === "del") {
             adapter.del(o[1], o[2]);
             model.del(o[1], o[2]);
-          } else {
+          } else if (o[0] === "delAll") {
             adapter.delAll(o[1]);
             model.delAll(o[1]);
+            socketSets.delete(o[1]);
+          } else if (o[0] === "socketRooms") {
+            const set = adapter.socketRooms(o[1]);
+            if (set) socketSets.set(o[1], set);
+          } else {
+            const set = adapter.rooms.get(o[1]);
+            if (set) roomSets.set(o[1], set);
           }
           expect(view(adapter.rooms)).toEqual(view(model.rooms));
           expect(view(adapter.sids)).toEqual(view(model.sids));
+          for (const [id, set] of socketSets) expect(adapter.sids.get(id)).toBe(set);
+          for (const [r, set] of roomSets) expect(adapter.rooms.get(r)).toBe(set);
+          if (listenCreateRoom) for (const id of ids) if (adapter.sids.has(id)) expect(adapter.sids.get(id)).not.toBe(adapter.rooms.get(id));
         }
-        expect(events).toEqual(model.events);
+        const expected = listenCreateRoom ? model.events : model.events.filter((e) => !e.startsWith("create-room:"));
+        expect(events).toEqual(expected);
       }),
-      { numRuns: 500 },
+      { numRuns: 1000 },
     );
   });
 });

@@ -49,7 +49,7 @@ async function client(url: string, nsp = "/"): Promise<ClientSocket> {
 describe("createAdapter / createShardedAdapter checks", () => {
   it("refuses what is not a pair of Redis clients, with errors that say what to pass", async () => {
     const [pub, sub] = await clients();
-    expect(() => createAdapter({}, sub)).toThrow(/pubClient \(first argument\) is not a Redis client.*"redis" package \(v4 or v5/);
+    expect(() => createAdapter({}, sub)).toThrow(/pubClient \(first argument\) is not a Redis client.*"redis" package \(v4, v5 or v6/);
     expect(() => createAdapter(pub, null)).toThrow(/subClient \(second argument\) is not a Redis client/);
     expect(() => createAdapter(pub, pub)).toThrow(/same client.*pubClient\.duplicate\(\)/);
     expect(() => createShardedAdapter("redis://x", sub)).toThrow(/not a Redis client/);
@@ -125,6 +125,29 @@ describe("data across nodes", () => {
     await until(() => answers.length > 0, 2000, "the answer seen on Redis");
     expect(answers[0][0]).not.toBe(0x7b);
     expect(answers[0].indexOf(Buffer.from([1, 2, 3, 250]))).toBeGreaterThan(0);
+  });
+});
+
+describe("acks across nodes", () => {
+  it("a RemoteSocket's ack gives the answer, or (Error, null) on timeout; a broadcast ack the responses so far", async () => {
+    const key = uniqueKey();
+    const a = await server(createAdapter(...(await clients()), { key }));
+    const b = await server(createAdapter(...(await clients()), { key }));
+    const onB = await client(b.url);
+    onB.on("q", (cb: (v: string) => void) => cb("yes"));
+    onB.on("silent", () => undefined);
+    const ask = (op: any, event: string) => new Promise<unknown[]>((resolve) => op.emit(event, (...args: unknown[]) => resolve(args)));
+    const [remote] = await a.io.fetchSockets();
+    expect(remote.id).toBe(onB.id);
+    expect(typeof (remote as any).join).toBe("function");
+    expect(await ask(remote.timeout(3000), "q")).toEqual([null, "yes"]);
+    const [err, response] = await ask(remote.timeout(300), "silent");
+    expect((err as Error).message).toBe("operation has timed out");
+    expect(response).toBeNull();
+    expect(await ask(a.io.timeout(3000), "q")).toEqual([null, ["yes"]]);
+    const [broadcastErr, responses] = await ask(a.io.timeout(300), "silent");
+    expect((broadcastErr as Error).message).toBe("operation has timed out");
+    expect(responses).toEqual([]);
   });
 });
 

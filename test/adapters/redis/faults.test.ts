@@ -17,6 +17,7 @@ import {
   uniqueKey,
   until,
   waitFor,
+  type ClientKind,
   type TestNode,
 } from "./helpers/cluster.js";
 
@@ -26,7 +27,7 @@ vi.setConfig({ testTimeout: 30000 });
 
 const REQUESTS_TIMEOUT = 1000;
 
-async function threeNodes(client: "redis5" | "ioredis" | "redis4" = "redis5") {
+async function threeNodes(client: ClientKind = "redis5") {
   const key = uniqueKey();
   const nodes = await startNodes(
     ["a", "b", "c"].map((name) => ({ key, client, name, adapterOpts: { requestsTimeout: REQUESTS_TIMEOUT } })),

@@ -1,7 +1,7 @@
 /**
  * The cross-node scenarios on a Redis Cluster of three masters (started for
- * this file), with cluster clients: node-redis v5 `createCluster` and ioredis
- * `Cluster`. Sharded pub/sub puts each channel on the shard owning its slot;
+ * this file), with cluster clients: node-redis v5 and v6 `createCluster` and
+ * ioredis `Cluster`. Sharded pub/sub puts each channel on the shard owning its slot;
  * classic pub/sub is broadcast by Redis to every shard. Subscriber counts are
  * summed over the cluster's nodes.
  */
@@ -26,6 +26,7 @@ afterAll(() => redisCluster?.stop());
 const env = () => ({ REDIS_CLUSTER: redisCluster!.nodes.join(",") });
 const configs: Config[] = [
   { name: "tidewire nodes, sharded, redis5 cluster client", client: "redis5", impls: [T, T, T], sharded: true, env },
+  { name: "tidewire nodes, sharded, redis6 cluster client", client: "redis6", impls: [T, T, T], sharded: true, env },
   { name: "tidewire nodes, sharded, ioredis Cluster", client: "ioredis", impls: [T, T, T], sharded: true, env },
   { name: "tidewire nodes, classic, redis5 cluster client", client: "redis5", impls: [T, T, T], sharded: false, env },
 ];

@@ -55,6 +55,21 @@ describe("engine HTTP compression of polling responses", () => {
     expect(star.headers["content-encoding"]).toBe("gzip");
   });
 
+  it("parameters are read as engine.io's accepts reads them: only a lower-case q= counts, the first one", async () => {
+    const h = await startEngine();
+    const { sid, conn } = await session(h);
+    for (const [accept, expected] of [
+      ["gzip;Q=0, deflate", "gzip"],
+      ["gzip; q = 0, deflate", "gzip"],
+      ["gzip;q=0;q=1, deflate", "deflate"],
+      ["deflate, gzip", "deflate"],
+    ]) {
+      conn.send(BIG);
+      const res = await pollGet(h, sid, {}, { "Accept-Encoding": accept });
+      expect(res.headers["content-encoding"], accept).toBe(expected);
+    }
+  });
+
   it("not compressed: below threshold, not accepted, refused by q=0, compress: false, option off", async () => {
     const h = await startEngine();
     const { sid, conn } = await session(h);

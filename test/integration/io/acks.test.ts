@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { barrier, closeAll, connectMany, connectPair, createIoServer, MODES, waitFor } from "../../helpers/io.js";
+import { RemoteSocket } from "../../helpers/impl.js";
 
 afterEach(closeAll);
 
@@ -215,6 +216,33 @@ describe.each(MODES)("broadcast acks (%s)", { timeout: 10000 }, (mode) => {
     expect([...others].sort()).toEqual([1, 2, 3]);
     const roomFromSocket = await sockets[1].to("r").timeout(3000).emitWithAck("who");
     expect([...roomFromSocket].sort()).toEqual([0, 2]);
+  });
+
+  it("a single expected response (RemoteSocket): the answer, null when it times out, undefined when the socket is gone", async () => {
+    const handle = await createIoServer();
+    const { client, socket } = await connectPair(handle, mode);
+    const adapter = handle.io.of("/").adapter;
+    const details = { id: socket.id, handshake: socket.handshake, rooms: [...socket.rooms], data: {} };
+    const remote = new RemoteSocket(adapter, details);
+    client.on("q", (cb: (v: string) => void) => cb("yes"));
+    client.on("silent", () => undefined);
+    const ask = (op: any, event: string) => new Promise<unknown[]>((resolve) => op.emit(event, (...args: unknown[]) => resolve(args)));
+    expect(await ask(remote.timeout(3000), "q")).toEqual([null, "yes"]);
+    const [err, response, ...rest] = await ask(remote.timeout(200), "silent");
+    expect((err as Error).message).toBe(TIMEOUT_MESSAGE);
+    expect(response).toBeNull();
+    expect(rest).toEqual([]);
+    const rejected: any = await remote
+      .timeout(200)
+      .emitWithAck("silent")
+      .catch((e: unknown) => e);
+    expect(rejected.message).toBe(TIMEOUT_MESSAGE);
+    expect(rejected.responses).toBeNull();
+    const gone = new RemoteSocket(adapter, { ...details, id: "no-such-socket" });
+    const answer = await ask(gone.timeout(3000), "q");
+    expect(answer).toHaveLength(2);
+    expect(answer[0]).toBeNull();
+    expect(answer[1]).toBeUndefined();
   });
 
   it("broadcast acks in a custom namespace, binary responses included", async () => {

@@ -177,3 +177,55 @@ describe.each(MODES)("rooms (%s)", { timeout: 10000 }, (mode) => {
     expect(logs).toEqual([[], [["only-x"]]]);
   });
 });
+
+describe("socket.rooms is the live Set (socket.io hands out the adapter's own)", { timeout: 10000 }, () => {
+  it("a reference saved before join() sees the joins and leaves, in the connection listener and later", async () => {
+    const handle = await createIoServer();
+    const saved: Array<{ rooms: Set<string>; afterJoin: string[] }> = [];
+    handle.io.on("connection", (socket) => {
+      const rooms = socket.rooms;
+      socket.join("news");
+      saved.push({ rooms, afterJoin: [...rooms] });
+    });
+    const { client, socket } = await connectPair(handle, "websocket");
+    const [{ rooms, afterJoin }] = saved;
+    expect(afterJoin).toEqual([socket.id, "news"]);
+    expect(socket.rooms).toBe(rooms);
+    await socket.join(["a", "b"]);
+    await socket.leave("news");
+    expect([...rooms]).toEqual([socket.id, "a", "b"]);
+    expect(socket.rooms).toBe(rooms);
+    // and the saved Set is what broadcasts use: the client is in "a", no longer in "news"
+    const log = recordEvents(client);
+    handle.io.to("news").emit("news");
+    handle.io.to("a").emit("a");
+    await barrier([{ client, socket }]);
+    expect(log).toEqual([["a"]]);
+  });
+
+  it("a reference saved from another socket's join into this socket's own room stays this socket's", async () => {
+    const handle = await createIoServer();
+    const [one, two] = (await connectMany(handle, "websocket", 2)).sockets;
+    const rooms = one.rooms;
+    await two.join(one.id);
+    await one.join("x");
+    expect([...rooms]).toEqual([one.id, "x"]);
+    expect([...handle.io.of("/").adapter.rooms.get(one.id)!]).toEqual([one.id, two.id]);
+  });
+
+  it('a "create-room" listener sees the new room empty and the socket already holding it', async () => {
+    const handle = await createIoServer();
+    const adapter = handle.io.of("/").adapter;
+    const seen: Array<[string, number, boolean]> = [];
+    adapter.on("create-room", (room: string) => {
+      const holders = [...adapter.sids].filter(([, rooms]) => rooms.has(room)).length;
+      seen.push([room, adapter.rooms.get(room)!.size, holders === 1]);
+    });
+    const { socket } = await connectPair(handle, "websocket");
+    await socket.join("lobby");
+    expect(seen).toEqual([
+      [socket.id, 0, true],
+      ["lobby", 0, true],
+    ]);
+  });
+});

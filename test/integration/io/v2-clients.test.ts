@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createRequire } from "node:module";
-import { closeAll, createIoServer, onClose, waitFor, type IoServerHandle } from "../../helpers/io.js";
+import { format } from "node:util";
+import createDebug from "debug";
+import { closeAll, createIoServer, onClose, rawRequest, waitFor, type IoServerHandle } from "../../helpers/io.js";
+import { againstReference } from "../../helpers/impl.js";
 
 // The real socket.io-client 2.x package (Engine.IO v3, Socket.IO protocol v4).
 const require = createRequire(import.meta.url);
@@ -116,4 +119,32 @@ describe("socket.io-client v2 without allowEIO3", () => {
     expect(await res.json()).toEqual({ code: 5, message: "Unsupported protocol version" });
     expect(connections).toBe(0);
   });
+
+  it.skipIf(againstReference).each(["polling", "websocket"] as const)(
+    "over %s, the server says to enable allowEIO3: in connection_error's context and in the debug line; the client's answer is engine.io's",
+    async (mode) => {
+      const handle = await createIoServer();
+      const lines: string[] = [];
+      const previousNamespaces = createDebug.disable();
+      const previousLog = createDebug.log;
+      createDebug.enable("tidewire:engine:server");
+      createDebug.log = (...args: unknown[]) => void lines.push(format(...args));
+      onClose(() => {
+        createDebug.log = previousLog;
+        createDebug.enable(previousNamespaces);
+      });
+      const refused = waitFor(handle.io.engine, "connection_error", 4000);
+      const client = v2Client(handle, mode);
+      const [err] = await refused;
+      expect(err.code).toBe(5);
+      expect(err.message).toBe("Unsupported protocol version");
+      expect(err.context.protocol).toBe(3);
+      expect(err.context.hint).toMatch(/socket\.io-client v2.*allowEIO3: true/);
+      await waitFor(client, "connect_error", 4000);
+      expect(lines.some((l) => l.includes("Unsupported protocol version") && l.includes("allowEIO3: true"))).toBe(true);
+      const res = await rawRequest(`${handle.url}/socket.io/?EIO=3&transport=polling`);
+      expect(res.status).toBe(400);
+      expect(res.body.toString()).toBe('{"code":5,"message":"Unsupported protocol version"}');
+    },
+  );
 });

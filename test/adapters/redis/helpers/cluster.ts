@@ -22,9 +22,11 @@ export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 /** With TEST_AGAINST=socket.io every node runs the reference stack, to check the expectations themselves. */
 export const againstReference = process.env.TEST_AGAINST === "socket.io";
 
-export type ClientKind = "redis5" | "redis4" | "ioredis";
-export const CLIENT_KINDS: readonly ClientKind[] = ["redis5", "redis4", "ioredis"];
-export type Impl = "tidewire" | "socket.io";
+/** node-redis v5 (`redis`), v4 (`redis4`) and v6 (`redis6`, what `npm i redis` installs today), and ioredis. */
+export type ClientKind = "redis5" | "redis4" | "redis6" | "ioredis";
+export const CLIENT_KINDS: readonly ClientKind[] = ["redis5", "redis4", "redis6", "ioredis"];
+/** A node's server and adapter: tidewire's, socket.io 4.8 with @socket.io/redis-adapter, or tidewire's Server with @socket.io/redis-adapter. */
+export type Impl = "tidewire" | "socket.io" | "tidewire+redis-adapter";
 
 // ---- teardown ---------------------------------------------------------------
 

@@ -30,6 +30,8 @@ export interface Config {
 
 export const T: Impl = "tidewire";
 export const S: Impl = "socket.io";
+/** tidewire's Server with the official @socket.io/redis-adapter (its behaviour is the reference adapter's). */
+export const TR: Impl = "tidewire+redis-adapter";
 
 interface Cluster {
   a: TestNode;

@@ -1,0 +1,57 @@
+// Runs in a project that installed the packed tidewire tarball (npm-pack.test.ts):
+// every entry loads by require() and import(), classes are shared between
+// entries, and servers accept the official socket.io-client over both
+// transports. Prints one JSON line.
+"use strict";
+const assert = require("node:assert/strict");
+const { createServer } = require("node:http");
+const { io: connect } = require("socket.io-client");
+
+/** Starts `io` on `httpServer`, has one official client call an acknowledged event, and closes both. */
+async function roundTrip(io, httpServer, transport) {
+  io.on("connection", (socket) => {
+    socket.on("hello", (name, ack) => ack(`hi ${name} over ${socket.conn.transport.name}`));
+  });
+  await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+  const client = connect(`http://127.0.0.1:${httpServer.address().port}`, { transports: [transport], reconnection: false });
+  try {
+    return await client.timeout(5000).emitWithAck("hello", "pack");
+  } finally {
+    client.disconnect();
+    await io.close();
+  }
+}
+
+async function main() {
+  const tidewire = require("tidewire");
+  const esm = await import("tidewire");
+  const redis = require("tidewire/redis");
+  const redisEsm = await import("tidewire/redis");
+  const streamsAdapter = require("tidewire/redis-streams");
+  const streamsAdapterEsm = await import("tidewire/redis-streams");
+  const stream = require("tidewire/stream");
+  const streamEsm = await import("tidewire/stream");
+
+  assert.equal(typeof tidewire, "function", 'require("tidewire") is callable');
+  assert.equal(typeof tidewire.Server, "function");
+  assert.equal(typeof esm.Server, "function");
+  // one copy of each class per format: tidewire/redis builds on tidewire's Adapter
+  assert.ok(redis.RedisAdapter.prototype instanceof tidewire.Adapter, "CommonJS: RedisAdapter extends tidewire's Adapter");
+  assert.ok(redisEsm.RedisAdapter.prototype instanceof esm.Adapter, "ESM: RedisAdapter extends tidewire's Adapter");
+  assert.ok(streamsAdapter.RedisStreamsAdapter.prototype instanceof tidewire.Adapter, "CommonJS: RedisStreamsAdapter extends tidewire's Adapter");
+  assert.ok(streamsAdapterEsm.RedisStreamsAdapter.prototype instanceof esm.Adapter, "ESM: RedisStreamsAdapter extends tidewire's Adapter");
+  assert.equal(typeof streamsAdapter.createAdapter, "function");
+  assert.equal(typeof stream.streams, "function");
+  assert.equal(typeof streamEsm.streams, "function");
+
+  const cjsServer = createServer();
+  const viaRequire = await roundTrip(tidewire(cjsServer), cjsServer, "websocket");
+  const esmServer = createServer();
+  const viaImport = await roundTrip(new esm.Server(esmServer), esmServer, "polling");
+  console.log(JSON.stringify({ viaRequire, viaImport }));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

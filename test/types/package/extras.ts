@@ -1,0 +1,52 @@
+/**
+ * What tidewire adds over socket.io, as a user would write it: the stream
+ * entry and the sharded Redis adapter. Compiled against the built package
+ * with user.ts (never against socket.io).
+ */
+import { createServer } from "node:http";
+import { Readable } from "node:stream";
+import { createClient } from "redis";
+import { Server, TidewireError } from "tidewire";
+import { createShardedAdapter, RedisAdapter } from "tidewire/redis";
+import { createAdapter as createStreamsAdapter, SessionNotRecoveredError, type ExpiredSession } from "tidewire/redis-streams";
+import { streams, StreamError, type IncomingStream } from "tidewire/stream";
+
+const pub = createClient();
+const sub = pub.duplicate();
+const io = new Server(createServer(), { adapter: createShardedAdapter(pub, sub) });
+
+io.on("connection", (socket) => {
+  streams(socket).on("upload", (file: IncomingStream, meta: { name: string }) => {
+    file.resume();
+    void meta.name;
+  });
+  streams(socket)
+    .emit("report", Readable.from(["a", "b"]), { name: "report.txt" })
+    .catch((err: unknown) => {
+      if (err instanceof StreamError) console.warn(err.code);
+    });
+  // @ts-expect-error the stream to send is a Readable
+  void streams(socket).emit("report", "not a stream");
+});
+
+// tidewire/redis-streams: its adapter where ServerOptions expects one, recovery reasons, expiry events.
+const withStreams = new Server(createServer(), {
+  adapter: createStreamsAdapter(pub, { streamName: "s", maxLen: 1000, recovery: { snapshotInterval: 2000 } }),
+  connectionStateRecovery: { maxDisconnectionDuration: 60_000 },
+});
+withStreams.on("connection", (socket) => {
+  const err = socket.recoveryError;
+  if (err instanceof SessionNotRecoveredError && err.reason === "trimmed") socket.emit("resync");
+});
+withStreams.of("/").adapter.on("session-expired", (s: ExpiredSession) => void s.rooms.length);
+// @ts-expect-error maxLen is a number
+createStreamsAdapter(pub, { maxLen: "10" });
+
+export function isRedis(io: Server): boolean {
+  const adapter = io.of("/").adapter;
+  return adapter instanceof RedisAdapter;
+}
+
+export function describeFailure(err: unknown): string {
+  return err instanceof TidewireError ? `${err.code}: ${err.message}` : String(err);
+}
