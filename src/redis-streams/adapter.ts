@@ -42,6 +42,8 @@ const log = logger("redis-streams", "adapter");
 
 /** How long a restored session waits for its socket to join before it is dropped, in ms. */
 const RESTORING_TTL = 30_000;
+/** Longest private session id looked up in Redis. */
+const MAX_PID_LENGTH = 128;
 /** Sessions written per turn of the event loop. */
 const WRITE_CHUNK = 500;
 
@@ -238,6 +240,9 @@ export class RedisStreamsAdapter extends BusAdapter<StreamsTransport> {
     if (offset !== undefined && offset !== "" && !STREAM_ID.test(offset)) {
       throw new SessionNotRecoveredError("invalid-offset", `the offset "${String(offset).slice(0, 40)}" is not a stream entry id`);
     }
+    // Private session ids are short (20 characters here, 16 bytes in base64 with socket.io): a
+    // longer one is none of ours, and never becomes a Redis key.
+    if (pid.length > MAX_PID_LENGTH) throw new SessionNotRecoveredError("not-found", "no such session");
     let blob: string | null;
     try {
       blob = await this.#ctx.store.take(pid);
