@@ -18,6 +18,8 @@
 //   npm run build && node bench/recovery/run.js            # both targets (about 3 minutes)
 //   node bench/recovery/run.js --target tidewire --quick   # 20 s of failures, 2 kills
 //   node bench/recovery/run.js --phase throughput          # or --phase recovery
+//   NODE_PROF_DIR=/tmp/prof BLAST_MS=15000 node bench/recovery/run.js --phase throughput --quick
+//                                    # CPU profiles of the nodes over a longer broadcast phase
 import { fork } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
@@ -194,7 +196,7 @@ async function throughputPhase(impl) {
     for (const s of sockets) s.once("blast", () => probes++);
     await nodes[0].call("blast", { room: "all", perTurn: 1, everyMs: 10, ms: 15 });
     if (!(await until(() => probes === sockets.length, 10000))) throw new Error(`only ${probes} of ${sockets.length} clients got the probe broadcast`);
-    const done = nodes[0].call("blast", { room: "all", perTurn: 5, everyMs: 10, ms: 4000 });
+    const done = nodes[0].call("blast", { room: "all", perTurn: 5, everyMs: 10, ms: Number(process.env.BLAST_MS ?? 4000) });
     await sleep(1000);
     const cpu0 = await Promise.all(nodes.map((n) => n.call("cpu")));
     const r0 = redis.cpuSeconds();
