@@ -15,14 +15,19 @@ const common = {
 
 export default defineConfig([
   {
-    entry: { index: "src/index.ts", stream: "src/stream/index.ts", redis: "src/redis/index.ts" },
+    entry: {
+      index: "src/index.ts",
+      stream: "src/stream/index.ts",
+      redis: "src/redis/index.ts",
+      "redis-streams": "src/redis-streams/index.ts",
+    },
     format: ["esm"],
     ...common,
   },
   {
     // cjs: `require("tidewire")`, whose only (default) export rollup makes
-    // module.exports; stream and redis keep plain named exports.
-    entry: { cjs: "src/cjs.ts", stream: "src/stream/index.ts", redis: "src/redis/index.ts" },
+    // module.exports; stream, redis and redis-streams keep plain named exports.
+    entry: { cjs: "src/cjs.ts", stream: "src/stream/index.ts", redis: "src/redis/index.ts", "redis-streams": "src/redis-streams/index.ts" },
     format: ["cjs"],
     shims: true,
     ...common,

@@ -87,6 +87,7 @@ write("types/package.json", JSON.stringify({ type: "commonjs" }, null, 2) + "\n"
 for (const [entry, target] of [
   ["index", "./types/index.js"],
   ["redis", "./types/redis/index.js"],
+  ["redis-streams", "./types/redis-streams/index.js"],
   ["stream", "./types/stream/index.js"],
 ]) {
   const text = `export * from "${target}";\n`;

@@ -45,6 +45,8 @@ export interface WriteOptions {
 /** The view of a connected socket an adapter needs. */
 export interface AdapterSocket {
   readonly id: SocketId;
+  /** The private session id, when connection state recovery is on. */
+  readonly pid?: PrivateSessionId;
   readonly handshake: any;
   data: any;
   readonly acks: Map<number, (...args: any[]) => void>;

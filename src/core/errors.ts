@@ -11,6 +11,7 @@ export const ErrorCodes = {
   LIMIT: "ERR_TIDEWIRE_LIMIT",
   UNSUPPORTED: "ERR_TIDEWIRE_UNSUPPORTED",
   NOT_RUNNING: "ERR_SERVER_NOT_RUNNING",
+  SESSION_NOT_RECOVERED: "ERR_TIDEWIRE_SESSION_NOT_RECOVERED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

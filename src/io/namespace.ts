@@ -224,8 +224,11 @@ export class Namespace<
     onConnected: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
   ): void {
     const recovery = this.server._opts.connectionStateRecovery;
-    if (recovery && auth !== undefined && typeof auth.pid === "string" && typeof auth.offset === "string") {
-      this.adapter.restoreSession(auth.pid, auth.offset).then(
+    // A client that never received a packet sends its pid without an offset; adapters that
+    // record where a session started (tidewire/redis-streams) can still recover it.
+    const offset = auth?.offset === undefined ? "" : auth.offset;
+    if (recovery && auth !== undefined && typeof auth.pid === "string" && typeof offset === "string") {
+      this.adapter.restoreSession(auth.pid, offset).then(
         (session) => {
           if (client.conn.readyState !== "open") return;
           const socket = new Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>(this, client, auth, session ?? undefined);
@@ -235,7 +238,9 @@ export class Namespace<
         (err) => {
           log("session restore failed: %O", err);
           if (client.conn.readyState !== "open") return;
-          this.#runMiddlewares(new Socket(this, client, auth), client, onConnected);
+          const socket = new Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>(this, client, auth);
+          if (err instanceof Error) socket.recoveryError = err;
+          this.#runMiddlewares(socket, client, onConnected);
         },
       );
       return;

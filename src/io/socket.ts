@@ -58,6 +58,12 @@ export class Socket<
   recovered = false;
   /** Private session id for connection-state recovery. @internal */
   pid?: string;
+  /**
+   * Why this socket is not `recovered` although its client asked to recover
+   * a session: the adapter's refusal (tidewire/redis-streams gives a
+   * SessionNotRecoveredError with a `reason`). Undefined otherwise.
+   */
+  declare recoveryError?: Error;
   #data?: SocketData;
   #acks?: Map<number, (...args: any[]) => void>;
   /** The CONNECT payload; undefined when the client sent none (the handshake then shows `{}`). */

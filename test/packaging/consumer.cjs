@@ -27,6 +27,8 @@ async function main() {
   const esm = await import("tidewire");
   const redis = require("tidewire/redis");
   const redisEsm = await import("tidewire/redis");
+  const streamsAdapter = require("tidewire/redis-streams");
+  const streamsAdapterEsm = await import("tidewire/redis-streams");
   const stream = require("tidewire/stream");
   const streamEsm = await import("tidewire/stream");
 
@@ -36,6 +38,9 @@ async function main() {
   // one copy of each class per format: tidewire/redis builds on tidewire's Adapter
   assert.ok(redis.RedisAdapter.prototype instanceof tidewire.Adapter, "CommonJS: RedisAdapter extends tidewire's Adapter");
   assert.ok(redisEsm.RedisAdapter.prototype instanceof esm.Adapter, "ESM: RedisAdapter extends tidewire's Adapter");
+  assert.ok(streamsAdapter.RedisStreamsAdapter.prototype instanceof tidewire.Adapter, "CommonJS: RedisStreamsAdapter extends tidewire's Adapter");
+  assert.ok(streamsAdapterEsm.RedisStreamsAdapter.prototype instanceof esm.Adapter, "ESM: RedisStreamsAdapter extends tidewire's Adapter");
+  assert.equal(typeof streamsAdapter.createAdapter, "function");
   assert.equal(typeof stream.streams, "function");
   assert.equal(typeof streamEsm.streams, "function");
 

@@ -4,7 +4,9 @@ import { join, relative, resolve, dirname } from "node:path";
 
 /**
  * Layers import one way: core ← engine ← io, core ← adapter ← io,
- * adapter ← redis; stream imports nothing of tidewire. Only the engine
+ * adapter ← redis ← redis-streams (adapter/bus is the cluster core both use;
+ * redis-streams reuses redis's client layer and codec, never io or engine);
+ * stream imports nothing of tidewire. Only the engine
  * imports ws (its server creates the ws handshake server, its WebSocket
  * transport uses the sockets).
  */
@@ -15,6 +17,7 @@ const ALLOWED: Record<string, string[]> = {
   adapter: ["core", "adapter"],
   io: ["core", "engine", "adapter", "io"],
   redis: ["core", "adapter", "redis"],
+  "redis-streams": ["core", "adapter", "redis", "redis-streams"],
   stream: ["stream"],
   ".": ["core", "engine", "adapter", "io", "."],
 };

@@ -1,4 +1,4 @@
-/** The generic cluster pieces in src/adapter/cluster-adapter.ts: request bookkeeping and wire checks. */
+/** The generic cluster pieces in src/adapter/bus/: request bookkeeping and wire checks. */
 import { describe, expect, it } from "vitest";
 import {
   AckRequests,

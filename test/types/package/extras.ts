@@ -8,6 +8,7 @@ import { Readable } from "node:stream";
 import { createClient } from "redis";
 import { Server, TidewireError } from "tidewire";
 import { createShardedAdapter, RedisAdapter } from "tidewire/redis";
+import { createAdapter as createStreamsAdapter, SessionNotRecoveredError, type ExpiredSession } from "tidewire/redis-streams";
 import { streams, StreamError, type IncomingStream } from "tidewire/stream";
 
 const pub = createClient();
@@ -27,6 +28,19 @@ io.on("connection", (socket) => {
   // @ts-expect-error the stream to send is a Readable
   void streams(socket).emit("report", "not a stream");
 });
+
+// tidewire/redis-streams: its adapter where ServerOptions expects one, recovery reasons, expiry events.
+const withStreams = new Server(createServer(), {
+  adapter: createStreamsAdapter(pub, { streamName: "s", maxLen: 1000, recovery: { snapshotInterval: 2000 } }),
+  connectionStateRecovery: { maxDisconnectionDuration: 60_000 },
+});
+withStreams.on("connection", (socket) => {
+  const err = socket.recoveryError;
+  if (err instanceof SessionNotRecoveredError && err.reason === "trimmed") socket.emit("resync");
+});
+withStreams.of("/").adapter.on("session-expired", (s: ExpiredSession) => void s.rooms.length);
+// @ts-expect-error maxLen is a number
+createStreamsAdapter(pub, { maxLen: "10" });
 
 export function isRedis(io: Server): boolean {
   const adapter = io.of("/").adapter;
