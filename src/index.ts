@@ -13,6 +13,8 @@ export type { ServerOptions, ConnectionStateRecoveryOptions, AdapterConstructor 
 export type { ExtendedError, NamespaceReservedEventsMap, ServerReservedEventsMap } from "./io/namespace.js";
 export type { Event, SocketReservedEventsMap, Handshake } from "./io/socket.js";
 export type { DisconnectReason } from "./io/disconnect-reason.js";
+export type { DrainOptions } from "./io/drain.js";
+export type { CloseOptions } from "./io/server.js";
 export type { Room, SocketId, BroadcastFlags, BroadcastOptions } from "./adapter/types.js";
 export type {
   EventsMap,

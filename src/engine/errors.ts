@@ -36,12 +36,71 @@ export interface ErrorContext {
   [key: string]: unknown;
 }
 
+/**
+ * The `code` of a handshake refused while the server drains: the HTTP
+ * status. Engine.IO's codes 0-5 are protocol errors; a refusal of a valid
+ * handshake carries the status it was answered with instead.
+ */
+export const SERVICE_UNAVAILABLE = 503;
+
 /** The argument of the server's `connection_error` event. */
 export interface ConnectionError {
   req: IncomingMessage;
-  code: ErrorCode;
+  /** Engine.IO's error code, or 503 for a handshake refused while draining. */
+  code: ErrorCode | typeof SERVICE_UNAVAILABLE;
   message: string;
   context?: ErrorContext;
+}
+
+/** Why a valid handshake is refused: the server drains. */
+export interface Refusal {
+  /** The stable cause code, as in the JSON body and `connection_error`'s context. */
+  cause: "server_drain";
+  /** Sent as `Retry-After`. */
+  retryAfterS: number;
+  message: string;
+}
+
+function refusalBody(refusal: Refusal): string {
+  return JSON.stringify({
+    code: SERVICE_UNAVAILABLE,
+    message: refusal.message,
+    cause: refusal.cause,
+    retryAfter: refusal.retryAfterS,
+  });
+}
+
+/** `503` with `Retry-After` and a JSON body naming the cause, on a plain HTTP handshake. */
+export function refuseRequest(res: ServerResponse, refusal: Refusal): void {
+  if (res.headersSent) {
+    if (!res.writableEnded) res.end();
+    return;
+  }
+  const body = refusalBody(refusal);
+  res.writeHead(SERVICE_UNAVAILABLE, {
+    "Content-Type": "application/json",
+    "Content-Length": Buffer.byteLength(body),
+    "Retry-After": String(refusal.retryAfterS),
+    "Cache-Control": "no-store",
+  });
+  res.end(body);
+}
+
+/** The same answer, raw, to a WebSocket handshake; then the TCP connection is destroyed. */
+export function refuseUpgrade(socket: Duplex, refusal: Refusal): void {
+  socket.on("error", ignore);
+  if (socket.writable) {
+    const body = refusalBody(refusal);
+    socket.write(
+      "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: " +
+        refusal.retryAfterS +
+        "\r\nCache-Control: no-store\r\nContent-Type: application/json\r\nContent-Length: " +
+        Buffer.byteLength(body) +
+        "\r\n\r\n" +
+        body,
+    );
+  }
+  socket.destroy();
 }
 
 function messageOf(code: ErrorCode, context?: ErrorContext): string {

@@ -43,7 +43,26 @@ export function assertHttpServer(server: unknown): asserts server is HttpLikeSer
 
 function ignoreError(): void {}
 
-export function attachToHttpServer(engine: Server, server: HttpLikeServer, options: AttachOptions): void {
+/**
+ * Restores `event`'s listeners as they would be without `ours`: `ours` is
+ * replaced, in place, by the listeners it had taken over.
+ */
+export function restoreListeners(
+  emitter: { rawListeners(e: string): Function[]; removeAllListeners(e: string): unknown; on(e: string, fn: (...a: any[]) => void): unknown },
+  event: string,
+  ours: Function,
+  previous: Function[],
+): void {
+  const current = emitter.rawListeners(event);
+  emitter.removeAllListeners(event);
+  for (const listener of current) {
+    if (listener === ours) for (const p of previous) emitter.on(event, p as (...a: any[]) => void);
+    else emitter.on(event, listener as (...a: any[]) => void);
+  }
+}
+
+/** Attaches `engine` to `server`; returns the function that takes it off again. */
+export function attachToHttpServer(engine: Server, server: HttpLikeServer, options: AttachOptions): () => void {
   assertHttpServer(server);
   const path = computePath(options);
   const destroyUpgrade = options.destroyUpgrade !== false;
@@ -53,18 +72,29 @@ export function attachToHttpServer(engine: Server, server: HttpLikeServer, optio
 
   const emitter = server as http.Server;
   const previous = emitter.listeners("request").slice(0) as Array<(...args: unknown[]) => void>;
+  const previousRaw = emitter.rawListeners("request").slice(0);
   emitter.removeAllListeners("request");
-  emitter.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     if (matches(req.url)) {
       engine.handleRequest(req, res);
       return;
     }
     for (let i = 0; i < previous.length; i++) previous[i].call(server, req, res);
-  });
-  emitter.on("close", () => engine.close());
+  };
+  emitter.on("request", onRequest);
+  const onClose = (): void => {
+    engine.close();
+  };
+  emitter.on("close", onClose);
+  const detach = (): void => {
+    restoreListeners(emitter, "request", onRequest, previousRaw);
+    emitter.removeListener("close", onClose);
+    if (onUpgrade !== null) emitter.removeListener("upgrade", onUpgrade);
+  };
 
-  if (!engine.opts.transports.includes("websocket")) return;
-  emitter.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+  let onUpgrade: ((req: http.IncomingMessage, socket: Duplex, head: Buffer) => void) | null = null;
+  if (!engine.opts.transports.includes("websocket")) return detach;
+  onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     if (matches(req.url)) {
       engine.handleUpgrade(req, socket, head);
       return;
@@ -83,5 +113,7 @@ export function attachToHttpServer(engine: Server, server: HttpLikeServer, optio
       },
       destroyUpgradeTimeout,
     );
-  });
+  };
+  emitter.on("upgrade", onUpgrade);
+  return detach;
 }

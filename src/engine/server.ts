@@ -14,8 +14,12 @@ import {
   abortUpgrade,
   ErrorCodes,
   ErrorMessages,
+  refuseRequest,
+  refuseUpgrade,
+  SERVICE_UNAVAILABLE,
   type ErrorCode,
   type ErrorContext,
+  type Refusal,
 } from "./errors.js";
 import { attachToHttpServer, type HttpLikeServer } from "./http-attach.js";
 import { runMiddlewares, UpgradeResponse, type Middleware } from "./middleware.js";
@@ -25,6 +29,8 @@ import { PollingTransport } from "./transports/polling.js";
 import type { EngineContext, Transport, TransportName } from "./transports/transport.js";
 import { WebSocketAcceptor } from "./ws-acceptor.js";
 import { protocolOf, queryOf, verifyRequest } from "./verify.js";
+import { EngineCounters } from "../observe/counters.js";
+import { FACT_HANDSHAKE, endScope, facts, type Scope } from "../observe/facts.js";
 
 const log = logger("engine", "server");
 
@@ -35,6 +41,16 @@ const upgradeHeaders = new WeakMap<IncomingMessage, OutgoingHttpHeaders>();
 const UNSAFE_HEADER = /[\r\n]/;
 
 function ignoreError(): void {}
+
+/** The open handshake spans, while a sink follows handshakes (nothing is stored otherwise). */
+const handshakeScopes = new WeakMap<IncomingMessage, Scope>();
+
+function endHandshake(req: IncomingMessage, error?: unknown): void {
+  const scope = handshakeScopes.get(req);
+  if (scope === undefined) return;
+  handshakeScopes.delete(req);
+  endScope(scope, error);
+}
 
 /** Why a v3 handshake is refused, for the debug line and `connection_error` (the client's answer stays engine.io's). */
 const EIO3_HINT =
@@ -52,7 +68,12 @@ export class Server extends EventEmitter implements EngineContext {
   readonly middlewares: Middleware[] = [];
   /** The http server given to `attach()` (or created by `listen()`). */
   httpServer?: HttpLikeServer;
+  /** What this server counted (read through `io.stats()`). @internal */
+  readonly counters = new EngineCounters();
   readonly #acceptor: WebSocketAcceptor;
+  /** Set while draining: every new handshake gets this refusal. */
+  #refusal: Refusal | null = null;
+  #detach: (() => void) | null = null;
 
   constructor(opts: ServerOptions = {}) {
     super();
@@ -84,9 +105,36 @@ export class Server extends EventEmitter implements EngineContext {
 
   /** Attaches to an http/https/http2 server under `opts.path` (default "/engine.io"). */
   attach(server: HttpLikeServer, opts: AttachOptions = {}): this {
-    attachToHttpServer(this, server, opts);
+    this.#detach = attachToHttpServer(this, server, opts);
     this.httpServer = server;
     return this;
+  }
+
+  /**
+   * Takes the engine's listeners off the HTTP server given to `attach()`:
+   * requests under the path reach the application's own listeners again. @internal
+   */
+  detach(): void {
+    this.#detach?.();
+    this.#detach = null;
+  }
+
+  /** Whether new handshakes are refused because the server drains. */
+  get draining(): boolean {
+    return this.#refusal !== null;
+  }
+
+  /**
+   * From now on every new handshake (polling or WebSocket) is answered 503
+   * with `Retry-After: retryAfterS` and reported by `connection_error`.
+   * Existing sessions, and their upgrades, go on. @internal used by `io.drain()`
+   */
+  startDraining(retryAfterS: number): void {
+    this.#refusal ??= {
+      cause: "server_drain",
+      retryAfterS,
+      message: "Server draining: this node is shutting down; connect again and another node will take the connection",
+    };
   }
 
   /** Closes every session at once ("forced close") and the WebSocket server. */
@@ -219,6 +267,11 @@ export class Server extends EventEmitter implements EngineContext {
     socket: Duplex | null,
     head: Buffer | null,
   ): void {
+    if (this.#refusal !== null) return this.#refuse(req, res, socket, this.#refusal);
+    if ((facts.mask & FACT_HANDSHAKE) !== 0) {
+      const scope = facts.handshake({ req, transport: res !== null ? "polling" : "websocket" });
+      if (scope !== undefined) handshakeScopes.set(req, scope);
+    }
     const query = queryOf(req);
     const protocol = protocolOf(query);
     if (protocol === 3 && !this.opts.allowEIO3) {
@@ -240,6 +293,20 @@ export class Server extends EventEmitter implements EngineContext {
     }
   }
 
+  #refuse(req: IncomingMessage, res: ServerResponse | null, socket: Duplex | null, refusal: Refusal): void {
+    this.counters.handshakeRefusals[refusal.cause]++;
+    endHandshake(req, refusal.message);
+    if (log.enabled) log("refusing handshake %s: %s", req.url, refusal.cause);
+    this.emit("connection_error", {
+      req,
+      code: SERVICE_UNAVAILABLE,
+      message: "Server draining",
+      context: { name: "SERVER_DRAINING", cause: refusal.cause, retryAfterS: refusal.retryAfterS },
+    });
+    if (res !== null) refuseRequest(res, refusal);
+    else refuseUpgrade(socket as Duplex, refusal);
+  }
+
   #handshakeFailed(
     req: IncomingMessage,
     res: ServerResponse | null,
@@ -247,6 +314,7 @@ export class Server extends EventEmitter implements EngineContext {
     code: ErrorCode,
     context: ErrorContext,
   ): void {
+    endHandshake(req, context.error ?? ErrorMessages[code]);
     this.#connectionError(req, code, context);
     if (res !== null) abortRequest(res, code, context);
     else abortUpgrade(socket as Duplex, code, context);
@@ -270,6 +338,8 @@ export class Server extends EventEmitter implements EngineContext {
       );
       return this.#handshakeFailed(req, res, socket, ErrorCodes.BAD_REQUEST, { name: "ID_GENERATION_ERROR", error });
     }
+    // A drain may have begun while an asynchronous generateId() ran.
+    if (this.#refusal !== null) return this.#refuse(req, res, socket, this.#refusal);
     if (res !== null) this.#openPolling(id, req, res, protocol, query);
     else this.#openWebSocket(id, req, socket as Duplex, head as Buffer, protocol, query);
   }
@@ -282,7 +352,7 @@ export class Server extends EventEmitter implements EngineContext {
     query: Record<string, string>,
   ): void {
     // The client may have left while an async hook ran.
-    if (res.writableEnded || res.destroyed || req.socket?.destroyed) return;
+    if (res.writableEnded || res.destroyed || req.socket?.destroyed) return endHandshake(req, "the client left");
     const transport = new PollingTransport(this, protocol, !query.b64);
     const session = this.#register(new Socket(id, this, transport, req, protocol));
     // The GET is answered right here with the open packet (and initialPacket).
@@ -301,6 +371,7 @@ export class Server extends EventEmitter implements EngineContext {
     this.#acceptor.accept(req, socket, head, protocol, !query.b64, (transport: Transport) => {
       socket.removeListener("error", ignoreError);
       if (Object.prototype.hasOwnProperty.call(this.clients, id)) {
+        endHandshake(req, "the session id is already in use");
         transport.close();
         return;
       }
@@ -313,6 +384,8 @@ export class Server extends EventEmitter implements EngineContext {
   #register(session: Socket): Socket {
     this.clients[session.id] = session;
     this.clientsCount++;
+    this.counters.handshakes[session.transport.name]++;
+    endHandshake(session.request);
     return session;
   }
 

@@ -4,6 +4,7 @@ import type { Http2SecureServer, Http2Server } from "node:http2";
 import { logger } from "../core/debug.js";
 import { ErrorCodes } from "../core/errors.js";
 import type { Middleware } from "../engine/middleware.js";
+import { restoreListeners } from "../engine/http-attach.js";
 import { bundleFileFor, serveBundleFile } from "./client-bundle.js";
 
 /**
@@ -49,11 +50,12 @@ export function httpServerFor(srv: HttpLikeServer | number | string): HttpLikeSe
  * it ends with an error (an origin callback failing): only its headers are
  * missing then.
  */
-export function serveClientBundle(srv: HttpLikeServer, path: string, cors: Middleware | null): void {
+export function serveClientBundle(srv: HttpLikeServer, path: string, cors: Middleware | null): () => void {
   const previous = srv.listeners("request").slice(0) as Array<(...args: any[]) => void>;
+  const previousRaw = srv.rawListeners("request").slice(0);
   srv.removeAllListeners("request");
   const prefix = path + "/";
-  srv.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const name = bundleFileFor(req.url, prefix);
     if (name) {
       if (cors === null) serveBundleFile(name, req, res);
@@ -61,7 +63,9 @@ export function serveClientBundle(srv: HttpLikeServer, path: string, cors: Middl
       return;
     }
     for (const listener of previous) listener.call(srv, req, res);
-  });
+  };
+  srv.on("request", onRequest);
+  return () => restoreListeners(srv as any, "request", onRequest, previousRaw);
 }
 
 function isHttp2Server(srv: any): boolean {

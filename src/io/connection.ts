@@ -41,6 +41,10 @@ export class Connection {
   #pending: PendingBinary | null = null;
   /** The connectTimeout, until a namespace is joined. */
   #connectTimer: ConnectTimer | null;
+  /** @internal Events from the client whose acknowledgement the application has not sent yet. */
+  repliesDue = 0;
+  /** Its sockets were ended by a drain; the transport closes once their sessions are saved. */
+  #draining = false;
   /*
    * Engine listeners, bound in the constructor: no closure context, and no
    * run-time name per instance as an arrow in a field initializer would get
@@ -146,6 +150,28 @@ export class Connection {
       this.conn.close();
       this.#handleClose("forced server close");
     }
+  }
+
+  /** @internal Whether acknowledgements are in flight, either way (a drain waits for them). */
+  hasAcksInFlight(): boolean {
+    if (this.repliesDue > 0) return true;
+    for (const socket of this.#list()) if (socket.hasPendingAcks()) return true;
+    return false;
+  }
+
+  /**
+   * @internal Ends every socket with "server shutting down" (connection-state
+   * recovery saves their sessions), and resolves once the sessions' store
+   * took them; the transport is closed by the caller after that.
+   */
+  disconnectForDrain(description: unknown): Promise<unknown> | undefined {
+    this.#draining = true;
+    let pending: Promise<unknown>[] | undefined;
+    for (const socket of [...this.#list()]) {
+      const persisted = socket.onClose("server shutting down", description);
+      if (persisted instanceof Promise) (pending ??= []).push(persisted.catch(() => undefined));
+    }
+    return pending === undefined ? undefined : Promise.all(pending);
   }
 
   /** @internal Disconnects every namespace (DISCONNECT each), then closes the connection. */
@@ -272,6 +298,7 @@ export class Connection {
     }
     const socket = this.#socketOf(name);
     if (!socket && packet.type === PacketType.CONNECT) {
+      if (this.#draining) return;
       this.#connect(name, auth && typeof auth === "object" ? auth : undefined);
     } else if (socket && packet.type !== PacketType.CONNECT && packet.type !== PacketType.CONNECT_ERROR) {
       if (Array.isArray(packet.data) && packet.data.length > MAX_EVENT_ARGUMENTS) {
@@ -281,10 +308,11 @@ export class Connection {
         return;
       }
       socket.onPacket(packet);
-    } else {
+    } else if (!this.#draining) {
       if (log.enabled) log("invalid packet for namespace %s (type %d), closing", name, packet.type);
       this.close();
     }
+    // Draining: packets for the sockets it ended are dropped until the transport closes.
   }
 
   #handleError(err: Error): void {

@@ -11,6 +11,7 @@ import type { Room, SocketId } from "../adapter/types.js";
 import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.js";
 import { httpServerFor, serveClientBundle, type HttpLikeServer } from "./attach.js";
 import { Connection } from "./connection.js";
+import { answerReadiness, Drain, resolveDrainOptions, type DrainOptions } from "./drain.js";
 import { Namespace, type ExtendedError, type ServerReservedEventsMap } from "./namespace.js";
 import { ParentNamespace, type ParentNspNameMatchFn } from "./parent-namespace.js";
 import { checkAdapter, type AdapterConstructor, type ServerOptions } from "./options.js";
@@ -69,6 +70,10 @@ export class Server<
   #adapter: AdapterConstructor = Adapter;
   #path = "/socket.io";
   #serveClient = true;
+  #drain: Drain | null = null;
+  #closed = false;
+  #detachBundle: (() => void) | null = null;
+  #readyHandler?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
   constructor(opts?: ServerOptions);
   constructor(srv?: HttpLikeServer | number | string, opts?: ServerOptions);
@@ -164,7 +169,9 @@ export class Server<
     const engine = new EngineServer(merged);
     engine.attach(server as http.Server, merged);
     // As socket.io, the bundle gets the CORS headers of the polling requests.
-    if (this.#serveClient) serveClientBundle(server, this.#path, engine.opts.cors ? corsMiddleware(engine.opts.cors) : null);
+    if (this.#serveClient) {
+      this.#detachBundle = serveClientBundle(server, this.#path, engine.opts.cors ? corsMiddleware(engine.opts.cors) : null);
+    }
     this.httpServer = server;
     this.bind(engine);
     return this;
@@ -340,19 +347,104 @@ export class Server<
     this.sockets.disconnectSockets(close);
   }
 
+  // ---- operations -------------------------------------------------------------------
+
+  /** Whether `drain()` was called: new handshakes are refused with 503. */
+  get draining(): boolean {
+    return this.#drain !== null;
+  }
+
+  /**
+   * Whether this node should get new clients: attached (or bound) to an
+   * engine, not draining, not closed. For a load balancer's health check;
+   * `readyHandler` answers it over HTTP.
+   */
+  get ready(): boolean {
+    return this.engine !== undefined && this.#drain === null && !this.#closed;
+  }
+
+  /**
+   * A request handler for a load balancer's readiness check: `200
+   * {"ready":true}`, or `503 {"ready":false,"cause":"server_drain"}` with
+   * `Retry-After` while draining. Mount it where the check looks:
+   * `app.get("/ready", io.readyHandler)`. The same function every time.
+   */
+  get readyHandler(): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+    return (this.#readyHandler ??= (_req, res) => {
+      const cause = this.ready ? null : this.#drain !== null ? "server_drain" : this.#closed ? "server_close" : "not_attached";
+      answerReadiness(res, cause, this.#drain !== null ? this.#drainRetryAfter : undefined);
+    });
+  }
+
+  #drainRetryAfter = 0;
+
+  /**
+   * Takes this node out of service for a rolling deploy: from now on new
+   * handshakes (polling and WebSocket) get `503` with `Retry-After` (and
+   * `connection_error` on the engine), `draining` is true and `ready` false;
+   * the clients connected now are closed at the transport level, spread over
+   * `durationMs`, so that the official client reconnects by itself, to
+   * another node. Acknowledgements in flight settle (or time out) first; with
+   * connection-state recovery each session is saved before its transport
+   * closes. Resolves when the last client is gone. Calling it again returns
+   * the same promise.
+   */
+  drain(opts: DrainOptions = {}): Promise<void> {
+    if (this.#drain !== null) return this.#drain.promise;
+    const resolved = resolveDrainOptions(opts);
+    this.#drainRetryAfter = resolved.retryAfterS;
+    const engine = this.engine;
+    if (engine === undefined) {
+      // Not attached yet: nothing to drain, but stay out of service.
+      this.#drain = new Drain(null, () => new Map(), resolved);
+    } else {
+      this.#drain = new Drain(engine, () => this.#connections(), resolved);
+    }
+    this.#drain.start();
+    return this.#drain.promise;
+  }
+
+  /** The Connection of every session that has a socket (connected or in its middlewares). */
+  #connections(): Map<EngineSocket, Connection> {
+    const map = new Map<EngineSocket, Connection>();
+    for (const nsp of this._nsps.values()) {
+      for (const socket of nsp.sockets.values()) map.set(socket.client.conn, socket.client);
+      for (const socket of nsp._preConnectSockets.values()) map.set(socket.client.conn, socket.client);
+    }
+    return map;
+  }
+
   // ---- shutdown -------------------------------------------------------------------
 
   /**
    * Disconnects every socket ("server shutting down"), closes the adapters,
    * the engine and the HTTP server. `fn` receives the HTTP server's close
    * error, if any; the returned Promise always resolves.
+   *
+   * With `{ closeHttpServer: false }` the HTTP server is left running and
+   * tidewire's listeners are taken off it: requests under the path reach the
+   * application's own listeners again.
    */
-  close(fn?: (err?: Error) => void): Promise<void> {
+  close(fn?: (err?: Error) => void): Promise<void>;
+  close(opts: CloseOptions, fn?: (err?: Error) => void): Promise<void>;
+  close(optsOrFn?: CloseOptions | ((err?: Error) => void), fn?: (err?: Error) => void): Promise<void> {
+    let opts: CloseOptions = {};
+    if (typeof optsOrFn === "function") fn = optsOrFn;
+    else if (optsOrFn !== undefined && optsOrFn !== null) opts = optsOrFn;
+    this.#closed = true;
     for (const nsp of this._nsps.values()) {
       for (const socket of [...nsp.sockets.values()]) socket.onClose("server shutting down");
       Promise.resolve(nsp.adapter.close()).catch((err) => log("adapter close failed: %O", err));
     }
     this.engine?.close();
+    if (opts.closeHttpServer === false) {
+      // In reverse order of attaching: the bundle route wraps the engine's.
+      this.#detachBundle?.();
+      this.#detachBundle = null;
+      this.engine?.detach();
+      fn?.();
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       if (this.httpServer) {
         this.httpServer.close((err?: Error) => {
@@ -365,6 +457,17 @@ export class Server<
       }
     });
   }
+}
+
+/** Options of `io.close()`. */
+export interface CloseOptions {
+  /**
+   * Close the HTTP server tidewire is attached to, as socket.io does. With
+   * `false` it keeps serving the application; only tidewire's listeners are
+   * taken off it.
+   * @default true
+   */
+  closeHttpServer?: boolean;
 }
 
 // EventEmitter methods of the Server act on the main namespace, as in socket.io.

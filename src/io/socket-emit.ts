@@ -38,9 +38,12 @@ export function sendEvent(socket: AnySocket, data: any[], flags: BroadcastFlags)
 /** A once-only function that answers the client's event `id`. */
 export function ackResponder(socket: AnySocket, id: number): (...args: any[]) => void {
   let sent = false;
+  // A drain waits for these before it closes the connection.
+  socket.client.repliesDue++;
   return (...args: any[]) => {
     if (sent) return;
     sent = true;
+    socket.client.repliesDue--;
     if (log.enabled) log("sending ack %d", id);
     socket.client.sendPacket({ type: PacketType.ACK, nsp: socket.nsp.name, id, data: args }, NO_FLAGS, socket);
   };

@@ -343,17 +343,28 @@ export class Socket<
     if (this.listenerCount("error") > 0) this.emitReserved("error", err);
   }
 
-  /** @internal Ends this socket; `reason` is one of socket.io's disconnect reasons. */
-  onClose(reason: DisconnectReason, description?: unknown): void {
-    if (!this.connected) return;
+  /**
+   * @internal Ends this socket; `reason` is one of socket.io's disconnect
+   * reasons. Returns what the adapter's persistSession() returned (a Promise
+   * for stores that write asynchronously), so that a drain can wait for it.
+   */
+  onClose(reason: DisconnectReason, description?: unknown): unknown {
+    if (!this.connected) return undefined;
     this.emitReserved("disconnecting", reason, description);
+    let persisted: unknown;
     if (this.pid !== undefined && RECOVERABLE_DISCONNECT_REASONS.has(reason)) {
-      this.adapter.persistSession({ sid: this.id, pid: this.pid, rooms: [...this.rooms], data: this.data });
+      persisted = this.adapter.persistSession({ sid: this.id, pid: this.pid, rooms: [...this.rooms], data: this.data });
     }
     this.cleanup();
     this.client.removeSocket(this);
     this.connected = false;
     this.emitReserved("disconnect", reason, description);
+    return persisted;
+  }
+
+  /** @internal Whether the server waits for an acknowledgement from this client. */
+  hasPendingAcks(): boolean {
+    return this.#acks !== undefined && this.#acks.size > 0;
   }
 
   /** @internal Leaves every room and the namespace; joins become no-ops. */

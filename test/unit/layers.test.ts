@@ -6,20 +6,22 @@ import { join, relative, resolve, dirname } from "node:path";
  * Layers import one way: core ← engine ← io, core ← adapter ← io,
  * adapter ← redis ← redis-streams (adapter/bus is the cluster core both use;
  * redis-streams reuses redis's client layer and codec, never io or engine);
- * stream imports nothing of tidewire. Only the engine
+ * observe (counters, causes, facts) sits on core and under every layer that
+ * publishes facts; stream imports nothing of tidewire. Only the engine
  * imports ws (its server creates the ws handshake server, its WebSocket
  * transport uses the sockets).
  */
 const SRC = resolve(__dirname, "../../src");
 const ALLOWED: Record<string, string[]> = {
   core: ["core"],
-  engine: ["core", "engine"],
-  adapter: ["core", "adapter"],
-  io: ["core", "engine", "adapter", "io"],
+  observe: ["core", "observe"],
+  engine: ["core", "observe", "engine"],
+  adapter: ["core", "observe", "adapter"],
+  io: ["core", "observe", "engine", "adapter", "io"],
   redis: ["core", "adapter", "redis"],
   "redis-streams": ["core", "adapter", "redis", "redis-streams"],
   stream: ["stream"],
-  ".": ["core", "engine", "adapter", "io", "."],
+  ".": ["core", "observe", "engine", "adapter", "io", "."],
 };
 
 function files(dir: string): string[] {
