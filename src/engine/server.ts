@@ -29,6 +29,7 @@ import { PollingTransport } from "./transports/polling.js";
 import type { EngineContext, Transport, TransportName } from "./transports/transport.js";
 import { WebSocketAcceptor } from "./ws-acceptor.js";
 import { protocolOf, queryOf, verifyRequest } from "./verify.js";
+import type { CauseRequest } from "../observe/causes.js";
 import { EngineCounters } from "../observe/counters.js";
 import { FACT_HANDSHAKE, endScope, facts, type Scope } from "../observe/facts.js";
 
@@ -41,6 +42,8 @@ const upgradeHeaders = new WeakMap<IncomingMessage, OutgoingHttpHeaders>();
 const UNSAFE_HEADER = /[\r\n]/;
 
 function ignoreError(): void {}
+
+const SERVER_CLOSE: CauseRequest = Object.freeze({ code: "server_close" });
 
 /** The open handshake spans, while a sink follows handshakes (nothing is stored otherwise). */
 const handshakeScopes = new WeakMap<IncomingMessage, Scope>();
@@ -139,7 +142,7 @@ export class Server extends EventEmitter implements EngineContext {
 
   /** Closes every session at once ("forced close") and the WebSocket server. */
   close(): this {
-    for (const id in this.clients) this.clients[id].close(true);
+    for (const id in this.clients) this.clients[id].close(true, SERVER_CLOSE);
     this.#acceptor.close();
     return this;
   }
@@ -267,11 +270,11 @@ export class Server extends EventEmitter implements EngineContext {
     socket: Duplex | null,
     head: Buffer | null,
   ): void {
-    if (this.#refusal !== null) return this.#refuse(req, res, socket, this.#refusal);
     if ((facts.mask & FACT_HANDSHAKE) !== 0) {
       const scope = facts.handshake({ req, transport: res !== null ? "polling" : "websocket" });
       if (scope !== undefined) handshakeScopes.set(req, scope);
     }
+    if (this.#refusal !== null) return this.#refuse(req, res, socket, this.#refusal);
     const query = queryOf(req);
     const protocol = protocolOf(query);
     if (protocol === 3 && !this.opts.allowEIO3) {
@@ -295,7 +298,7 @@ export class Server extends EventEmitter implements EngineContext {
 
   #refuse(req: IncomingMessage, res: ServerResponse | null, socket: Duplex | null, refusal: Refusal): void {
     this.counters.handshakeRefusals[refusal.cause]++;
-    endHandshake(req, refusal.message);
+    endHandshake(req, new Error(refusal.message));
     if (log.enabled) log("refusing handshake %s: %s", req.url, refusal.cause);
     this.emit("connection_error", {
       req,
@@ -314,7 +317,7 @@ export class Server extends EventEmitter implements EngineContext {
     code: ErrorCode,
     context: ErrorContext,
   ): void {
-    endHandshake(req, context.error ?? ErrorMessages[code]);
+    endHandshake(req, context.error ?? new Error(ErrorMessages[code]));
     this.#connectionError(req, code, context);
     if (res !== null) abortRequest(res, code, context);
     else abortUpgrade(socket as Duplex, code, context);
@@ -352,7 +355,7 @@ export class Server extends EventEmitter implements EngineContext {
     query: Record<string, string>,
   ): void {
     // The client may have left while an async hook ran.
-    if (res.writableEnded || res.destroyed || req.socket?.destroyed) return endHandshake(req, "the client left");
+    if (res.writableEnded || res.destroyed || req.socket?.destroyed) return endHandshake(req, new Error("the client left during the handshake"));
     const transport = new PollingTransport(this, protocol, !query.b64);
     const session = this.#register(new Socket(id, this, transport, req, protocol));
     // The GET is answered right here with the open packet (and initialPacket).
@@ -371,7 +374,7 @@ export class Server extends EventEmitter implements EngineContext {
     this.#acceptor.accept(req, socket, head, protocol, !query.b64, (transport: Transport) => {
       socket.removeListener("error", ignoreError);
       if (Object.prototype.hasOwnProperty.call(this.clients, id)) {
-        endHandshake(req, "the session id is already in use");
+        endHandshake(req, new Error("the session id is already in use"));
         transport.close();
         return;
       }

@@ -19,6 +19,8 @@ import type { DecodedPacket, Packet, PacketType } from "./packet.js";
 import type { Server } from "./server.js";
 import type { Transport, TransportHost } from "./transports/transport.js";
 import { UpgradeAttempt, type UpgradeOwner } from "./upgrade.js";
+import { withCause, type CauseRequest } from "../observe/causes.js";
+import { closeCause } from "./close-cause.js";
 
 const log = logger("engine", "session");
 
@@ -42,6 +44,10 @@ const HB_IDLE = 0;
 const HB_AWAIT_PING_TIME = 1;
 const HB_AWAIT_PONG = 2;
 const HB_AWAIT_CLIENT_PING = 3;
+
+/** Times kept in 30 bits (a small integer): differences are right for spans under 12 days. */
+const MS_MASK = 0x3fffffff;
+const SERVER_DISCONNECT: CauseRequest = Object.freeze({ code: "server_disconnect" });
 
 /** An Error as engine.io reports transport failures in the "close" event. */
 function transportError(message: string, cause?: unknown): Error {
@@ -74,6 +80,11 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
   /** v4: whether the pong deadline was already extended once for this ping. */
   #pongGrace = false;
   #upgrade: UpgradeAttempt | null = null;
+  /** When the last ping left (ms, masked by MS_MASK), and the last ping's round trip (-1: none yet). */
+  #pingAt = 0;
+  #rtt = -1;
+  /** Why the server closes this session, given by whoever asked (drain, io.close, a protocol rule...). */
+  #closeCause: CauseRequest | null = null;
 
   /** @internal flush scheduler state */
   _flushQueued = false;
@@ -142,10 +153,13 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
   /**
    * Closes the session after flushing the queue (polling: the close packet
    * goes in the GET after the one carrying the queue, or the session ends
-   * after 30 s). With `discard` the queue is not waited for.
+   * after 30 s). With `discard` the queue is not waited for. `cause` (a
+   * tidewire addition) says why, for the disconnect cause; without it the
+   * cause is `server_disconnect`.
    */
-  close(discard = false): void {
+  close(discard = false, cause?: CauseRequest): void {
     if (this.readyState === "closed") return;
+    this.#closeCause ??= cause ?? SERVER_DISCONNECT;
     if (discard) {
       this.readyState = "closing";
       this.#abortUpgrade();
@@ -183,7 +197,13 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
     const packet: Packet = { type, data, options: options ?? DEFAULT_OPTIONS };
     if (this.listenerCount("packetCreate") > 0) this.emit("packetCreate", packet);
     this.#queue.push(packet);
-    this.#queueBytes += data === undefined ? 1 : data.length + 1;
+    const size = data === undefined ? 1 : data.length + 1;
+    this.#queueBytes += size;
+    if (type === "message") {
+      const counters = this.server.counters;
+      counters.packetsOut++;
+      counters.bytesOut += size - 1;
+    }
     if (cb !== undefined) (this.#callbacks ??= []).push(cb);
     const max = this.server.opts.maxBufferedBytes;
     if (this.#queueBytes + this.transport.pendingBytes > max) {
@@ -194,6 +214,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
           `${queued} bytes are waiting for this client, more than maxBufferedBytes (${max}): ` +
             "it does not read fast enough. Raise maxBufferedBytes or send less to slow clients.",
         ),
+        { code: "buffer_overflow", queuedBytes: queued, limitBytes: max },
       );
       return;
     }
@@ -225,10 +246,16 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
     if (this.#heartbeat === HB_AWAIT_PING_TIME) {
       this.#heartbeat = HB_AWAIT_PONG;
       this.#pongGrace = false;
+      this.#pingAt = Date.now() & MS_MASK;
       this.#sendPacket("ping", undefined, undefined);
       if (this.readyState !== "closed") timers.arm(this, this.server.opts.pingTimeout);
     } else if (this.#heartbeat !== HB_IDLE) {
-      this.#onClose("ping timeout");
+      const v4 = this.#heartbeat === HB_AWAIT_PONG;
+      this.#onClose("ping timeout", undefined, {
+        code: "ping_timeout",
+        rttMs: this.#rtt < 0 ? null : this.#rtt,
+        pongWaitMs: v4 ? ((Date.now() & MS_MASK) - this.#pingAt) & MS_MASK : undefined,
+      });
     }
   }
 
@@ -248,13 +275,18 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
       timers.arm(this, this.server.opts.pingTimeout);
     }
     switch (packet.type) {
-      case "message":
+      case "message": {
+        const counters = this.server.counters;
+        counters.packetsIn++;
+        counters.bytesIn += packet.data === undefined ? 0 : packet.data.length;
         this.emit("data", packet.data);
         this.emit("message", packet.data);
         break;
+      }
       case "pong":
         if (this.protocol === 3) return this.#onClose("transport error", transportError("invalid heartbeat direction"));
         if (this.#heartbeat === HB_AWAIT_PONG) {
+          this.#rtt = ((Date.now() & MS_MASK) - this.#pingAt) & MS_MASK;
           this.#heartbeat = HB_AWAIT_PING_TIME;
           timers.arm(this, this.server.opts.pingInterval);
         }
@@ -267,7 +299,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
         this.emit("heartbeat");
         break;
       case "error":
-        this.#onClose("parse error");
+        this.#onClose("parse error", undefined, { code: "parse_error", rule: "an Engine.IO packet that cannot be decoded" });
         break;
       // open, upgrade and noop carry nothing here; a close packet over WebSocket is ignored as by engine.io.
     }
@@ -332,6 +364,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
       const previous = this.transport;
       this.transport = attempt.transport;
       this.upgraded = true;
+      this.server.counters.upgrades++;
       previous.host = null;
       previous.discard();
       previous.close();
@@ -369,9 +402,13 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
 
   // ---- end -------------------------------------------------------------------
 
-  #onClose(reason: CloseReason, description?: unknown): void {
+  #onClose(reason: CloseReason, description?: unknown, known?: CauseRequest): void {
     if (this.readyState === "closed") return;
     if (log.enabled) log("session %s closed: %s", this.id, reason);
+    const cause =
+      known !== undefined
+        ? { ...known, transport: this.transport.name }
+        : closeCause(reason, description, this.transport, this.#closeCause ?? SERVER_DISCONNECT);
     this.readyState = "closed";
     timers.disarm(this);
     this.#heartbeat = HB_IDLE;
@@ -391,6 +428,8 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
       transport.close();
     }
     this.server.onSessionClose(this);
-    this.emit("close", reason, description);
+    this.server.counters.closed(cause.code, cause.transport);
+    this.emit("close", reason, withCause(description, cause));
   }
+
 }

@@ -1,6 +1,8 @@
 import { timers, type TimerEntry } from "../core/timers.js";
 import type { Adapter } from "../adapter/adapter.js";
-import type { BroadcastFlags, Room, SocketId } from "../adapter/types.js";
+import type { BroadcastFlags, BroadcastOptions, Room, SocketId } from "../adapter/types.js";
+import type { IoCounters } from "../observe/counters.js";
+import { FACT_BROADCAST, facts, within } from "../observe/facts.js";
 import { PacketType } from "./protocol/packet.js";
 import { RESERVED_EVENTS, reservedEventError } from "./reserved.js";
 import type { Handshake } from "./handshake.js";
@@ -16,6 +18,11 @@ import type {
   Last,
   TypedEventBroadcaster,
 } from "./typed-events.js";
+
+/** The counters of the Socket.IO server behind `adapter` (none for an adapter on something else). */
+function serverCounters(adapter: Adapter): IoCounters | undefined {
+  return (adapter.nsp.server as { counters?: IoCounters }).counters;
+}
 
 /**
  * An immutable description of a broadcast target: rooms, excluded rooms and
@@ -95,6 +102,17 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     const data: any[] = [ev, ...args];
     const packet = { type: PacketType.EVENT, data } as { type: number; data: any[]; nsp?: string; id?: number };
     const opts = { rooms: this.rooms, except: this.exceptRooms, flags: this.flags };
+    const counters = serverCounters(this.adapter);
+    if (counters !== undefined) counters.broadcasts++;
+    const withAck = typeof data[data.length - 1] === "function";
+    if ((facts.mask & FACT_BROADCAST) !== 0) {
+      const scope = facts.broadcast({ namespace: this.adapter.nsp.name, event: ev, rooms: this.rooms, except: this.exceptRooms, flags: this.flags, ack: withAck });
+      if (scope !== undefined) return within(scope, () => this.#send(packet, data, opts, counters));
+    }
+    return this.#send(packet, data, opts, counters);
+  }
+
+  #send(packet: { type: number; data: any[]; nsp?: string; id?: number }, data: any[], opts: BroadcastOptions, counters: IoCounters | undefined): boolean {
     if (typeof data[data.length - 1] !== "function") {
       this.adapter.broadcast(packet, opts);
       return true;
@@ -118,7 +136,9 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     // (almost) immediate timeout: the delay is not set, so it is minimal.
     const timer: TimerEntry = {
       onTimeout: () => {
-        if (!done) finish(new Error("operation has timed out"));
+        if (done) return;
+        if (counters !== undefined) counters.ackTimeouts++;
+        finish(new Error("operation has timed out"));
       },
     };
     timers.arm(timer, this.flags.timeout ?? 1);

@@ -10,6 +10,15 @@ import { MAX_EVENT_ARGUMENTS } from "./reserved.js";
 import type { Server } from "./server.js";
 import type { Socket } from "./socket.js";
 import type { DisconnectReason } from "./disconnect-reason.js";
+import { ParseError } from "../core/errors.js";
+import { withCause, type CauseRequest } from "../observe/causes.js";
+
+const CONNECT_TIMEOUT: CauseRequest = Object.freeze({ code: "connect_timeout" });
+const SERVER_DISCONNECT: CauseRequest = Object.freeze({ code: "server_disconnect" });
+const FOREIGN_NAMESPACE: CauseRequest = Object.freeze({
+  code: "parse_error",
+  rule: "a packet for a namespace the client has not joined (or a second CONNECT for one it has)",
+});
 
 const log = logger("io", "connection");
 
@@ -93,7 +102,7 @@ export class Connection {
     this.#connectTimer = null;
     if (this.#socket === null && (this.#nsps === null || this.#nsps.size === 0)) {
       if (log.enabled) log("no namespace joined in time, closing %s", this.id);
-      this.close();
+      this.close(CONNECT_TIMEOUT);
     }
   }
 
@@ -108,16 +117,21 @@ export class Connection {
       socket?.onError(err as Error);
       return;
     }
-    this.writeToEngine(encoded, opts);
+    this.#write(encoded, opts);
   }
 
   /**
    * Writes encoded parts (a header and its binary attachments, or one
-   * string) to the engine. Adapters call this for broadcasts. A volatile
-   * packet is dropped whole when the transport cannot take it now, never in
-   * part.
+   * string) to the engine. Adapters call this for broadcasts (each call is
+   * one delivery in `io.stats()`). A volatile packet is dropped whole when
+   * the transport cannot take it now, never in part.
    */
   writeToEngine(encoded: any[], opts: WriteOptions): void {
+    this.server.counters.deliveries++;
+    this.#write(encoded, opts);
+  }
+
+  #write(encoded: any[], opts: WriteOptions): void {
     const conn = this.conn;
     // Volatile: the engine drops single messages itself; a header and its
     // attachments are judged here, together, by the same rule.
@@ -144,11 +158,16 @@ export class Connection {
     return max !== undefined && this.conn.bufferedAmount > max / 2;
   }
 
-  /** Closes the connection; every socket disconnects with "forced server close". */
-  close(): void {
-    if (this.conn.readyState === "open") {
-      this.conn.close();
-      this.#handleClose("forced server close");
+  /**
+   * Closes the connection; every socket disconnects with "forced server
+   * close". `cause` says why (default `server_disconnect`).
+   */
+  close(cause: CauseRequest = SERVER_DISCONNECT): void {
+    const conn = this.conn;
+    if (conn.readyState === "open") {
+      const transport = conn.transport.name;
+      conn.close(false, cause);
+      this.#handleClose("forced server close", withCause(undefined, { ...cause, transport }));
     }
   }
 
@@ -176,7 +195,7 @@ export class Connection {
 
   /** @internal Disconnects every namespace (DISCONNECT each), then closes the connection. */
   disconnectAll(): void {
-    for (const socket of this.#list()) socket.disconnect();
+    for (const socket of this.#list()) socket.disconnectWith(SERVER_DISCONNECT);
     this.#socket = null;
     this.#sockets?.clear();
     this.#nsps?.clear();
@@ -303,14 +322,14 @@ export class Connection {
     } else if (socket && packet.type !== PacketType.CONNECT && packet.type !== PacketType.CONNECT_ERROR) {
       if (Array.isArray(packet.data) && packet.data.length > MAX_EVENT_ARGUMENTS) {
         this.#handleError(
-          new Error(`packet has ${packet.data.length} arguments, more than the limit of ${MAX_EVENT_ARGUMENTS}`),
+          new ParseError(`packet has ${packet.data.length} arguments, more than the limit of ${MAX_EVENT_ARGUMENTS}`),
         );
         return;
       }
       socket.onPacket(packet);
     } else if (!this.#draining) {
       if (log.enabled) log("invalid packet for namespace %s (type %d), closing", name, packet.type);
-      this.close();
+      this.close(FOREIGN_NAMESPACE);
     }
     // Draining: packets for the sockets it ended are dropped until the transport closes.
   }
@@ -318,7 +337,8 @@ export class Connection {
   #handleError(err: Error): void {
     if (log.enabled) log("connection error: %s", err?.message);
     for (const socket of this.#list()) socket.onError(err);
-    this.conn.close();
+    // Sockets learn the reason from the engine's close ("forced close"), as in socket.io.
+    this.conn.close(false, err instanceof ParseError || err?.name === "ParseError" ? { code: "parse_error", rule: err.message } : SERVER_DISCONNECT);
   }
 
   #handleClose(reason: DisconnectReason | string, description?: unknown): void {

@@ -9,6 +9,8 @@ import { PacketType } from "./protocol/packet.js";
 import { RESERVED_SERVER_SIDE_EVENTS, reservedEventError } from "./reserved.js";
 import type { Server } from "./server.js";
 import { Socket } from "./socket.js";
+import type { NamespaceCounters } from "../observe/counters.js";
+import { FACT_CONNECTION, facts } from "../observe/facts.js";
 import {
   StrictEventEmitter,
   type AllButLast,
@@ -81,11 +83,14 @@ export class Namespace<
   readonly _preConnectSockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> = new Map();
   /** @internal set when this is a dynamic child of a parent namespace */
   parent?: { removeChild(nsp: Namespace<any, any, any, any>): void };
+  /** @internal connections and disconnects of this namespace name (io.stats()) */
+  readonly counters: NamespaceCounters;
 
   constructor(server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, name: string) {
     super();
     this.server = server;
     this.name = name;
+    this.counters = server.counters.namespace(name);
     this._initAdapter();
   }
 
@@ -275,8 +280,12 @@ export class Namespace<
     onConnected: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
   ): void {
     this.sockets.set(socket.id, socket);
+    this.counters.connections++;
     socket.onConnect();
     onConnected(socket);
+    if ((facts.mask & FACT_CONNECTION) !== 0) {
+      facts.connection({ socket, namespace: this.name, transport: socket.conn.transport.name, recovered: socket.recovered });
+    }
     this.emitReserved("connect", socket);
     this.emitReserved("connection", socket);
   }

@@ -11,6 +11,9 @@ import type { Room, SocketId } from "../adapter/types.js";
 import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.js";
 import { httpServerFor, serveClientBundle, type HttpLikeServer } from "./attach.js";
 import { Connection } from "./connection.js";
+import { IoCounters } from "../observe/counters.js";
+import type { ServerStats } from "../observe/stats.js";
+import { collectStats } from "./stats.js";
 import { answerReadiness, Drain, resolveDrainOptions, type DrainOptions } from "./drain.js";
 import { Namespace, type ExtendedError, type ServerReservedEventsMap } from "./namespace.js";
 import { ParentNamespace, type ParentNspNameMatchFn } from "./parent-namespace.js";
@@ -65,6 +68,8 @@ export class Server<
   /** The HTTP server attached to, if any. */
   httpServer?: HttpLikeServer;
   _connectTimeout = 45000;
+  /** @internal what this server counted (io.stats()) */
+  readonly counters = new IoCounters();
   readonly #parentNsps = new Map<ParentNspNameMatchFn, ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
   readonly #parentNamespacesFromRegExp = new Map<RegExp, ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
   #adapter: AdapterConstructor = Adapter;
@@ -348,6 +353,17 @@ export class Server<
   }
 
   // ---- operations -------------------------------------------------------------------
+
+  /**
+   * Counters since the server started (handshakes, packets, bytes,
+   * broadcasts, disconnects per namespace, cause and transport...) and
+   * gauges read now (sessions and sockets per transport, bytes waiting for
+   * clients). Plain data; see ServerStats. `tidewire/metrics` exports it to
+   * Prometheus.
+   */
+  stats(): ServerStats {
+    return collectStats(this as any);
+  }
 
   /** Whether `drain()` was called: new handshakes are refused with 503. */
   get draining(): boolean {

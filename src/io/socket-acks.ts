@@ -1,6 +1,7 @@
 import { timers, type TimerEntry } from "../core/timers.js";
 import type { Packet } from "./protocol/packet.js";
 import type { Socket } from "./socket.js";
+import type { AckHistogram } from "../observe/counters.js";
 
 /**
  * The acknowledgements a socket waits for: callbacks of the server's emits,
@@ -22,12 +23,17 @@ export function registerAck(
   ack: (...args: any[]) => void,
   timeout: number | undefined,
 ): void {
+  const counters = socket.nsp.server.counters;
+  const rtt = counters.ackRtt;
+  // Round-trip sampling is off (0) until tidewire/metrics asks for it.
+  if (rtt.sampleEvery !== 0 && ++rtt.seq % rtt.sampleEvery === 0) ack = timed(ack, rtt);
   if (timeout === undefined) {
     socket.acks.set(id, ack);
     return;
   }
   const entry: TimerEntry = {
     onTimeout: () => {
+      counters.ackTimeouts++;
       socket.acks.delete(id);
       ack.call(socket, new Error("operation has timed out"));
     },
@@ -37,6 +43,16 @@ export function registerAck(
     timers.disarm(entry);
     ack.call(socket, null, ...args);
   });
+}
+
+/** `ack`, observing the time until it is called (an answer) in `histogram`. */
+function timed(ack: (...args: any[]) => void, histogram: AckHistogram): (...args: any[]) => void {
+  const start = performance.now();
+  return function (this: unknown, ...args: any[]) {
+    // A timeout calls with an Error first: only answers are round trips.
+    if (!(args[0] instanceof Error)) histogram.observe((performance.now() - start) / 1000);
+    return ack.apply(this, args);
+  };
 }
 
 /**

@@ -2,6 +2,7 @@ import { logger } from "../core/debug.js";
 import type { BroadcastFlags } from "../adapter/types.js";
 import { PacketType, type Packet } from "./protocol/packet.js";
 import { registerAck } from "./socket-acks.js";
+import { endScope, type Scope } from "../observe/facts.js";
 import type { Socket } from "./socket.js";
 
 /** What a socket sends to its client: the EVENTs of its emits, its ack replies and its CONNECT reply. */
@@ -36,7 +37,7 @@ export function sendEvent(socket: AnySocket, data: any[], flags: BroadcastFlags)
 }
 
 /** A once-only function that answers the client's event `id`. */
-export function ackResponder(socket: AnySocket, id: number): (...args: any[]) => void {
+export function ackResponder(socket: AnySocket, id: number, scope?: Scope): (...args: any[]) => void {
   let sent = false;
   // A drain waits for these before it closes the connection.
   socket.client.repliesDue++;
@@ -44,6 +45,7 @@ export function ackResponder(socket: AnySocket, id: number): (...args: any[]) =>
     if (sent) return;
     sent = true;
     socket.client.repliesDue--;
+    if (scope !== undefined) endScope(scope);
     if (log.enabled) log("sending ack %d", id);
     socket.client.sendPacket({ type: PacketType.ACK, nsp: socket.nsp.name, id, data: args }, NO_FLAGS, socket);
   };

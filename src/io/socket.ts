@@ -26,10 +26,32 @@ import {
 } from "./typed-events.js";
 import { buildHandshake, type Handshake } from "./handshake.js";
 import { RECOVERABLE_DISCONNECT_REASONS, type DisconnectReason } from "./disconnect-reason.js";
+import { causeOf, withCause, type CauseRequest, type DisconnectCause } from "../observe/causes.js";
+import { FACT_DISCONNECT, FACT_EVENT, facts, within, type Scope } from "../observe/facts.js";
+
+const NAMESPACE_DISCONNECT: CauseRequest = Object.freeze({ code: "namespace_disconnect" });
+const CLIENT_NAMESPACE_DISCONNECT: CauseRequest = Object.freeze({ code: "client_namespace_disconnect" });
+/** A cause for a reason that came without one (an adapter or application calling onClose itself). */
+const CAUSE_OF_REASON: Readonly<Record<string, CauseRequest["code"]>> = {
+  "server shutting down": "server_close",
+  "forced server close": "server_disconnect",
+  "forced close": "server_disconnect",
+  "server namespace disconnect": "namespace_disconnect",
+  "client namespace disconnect": "client_namespace_disconnect",
+  "ping timeout": "ping_timeout",
+  "transport close": "client_closed",
+  "transport error": "transport_error",
+  "parse error": "parse_error",
+  "buffer overflow": "buffer_overflow",
+};
 
 export type { Handshake } from "./handshake.js";
 
 export interface SocketReservedEventsMap {
+  /**
+   * `description` is socket.io's (an Error for "transport error") with a
+   * `cause` added, or `{ cause }`: see DisconnectCause.
+   */
   disconnect: (reason: DisconnectReason, description?: any) => void;
   disconnecting: (reason: DisconnectReason, description?: any) => void;
   error: (err: Error) => void;
@@ -302,13 +324,16 @@ export class Socket<
    */
   disconnect(close = false): this {
     if (!this.connected) return this;
-    if (close) {
-      this.client.disconnectAll();
-    } else {
-      this.client.sendPacket({ type: PacketType.DISCONNECT, nsp: this.nsp.name }, NO_FLAGS, this);
-      this.onClose("server namespace disconnect");
-    }
+    if (close) this.client.disconnectAll();
+    else this.disconnectWith(NAMESPACE_DISCONNECT);
     return this;
+  }
+
+  /** @internal Leaves the namespace ("server namespace disconnect"), for `cause`. */
+  disconnectWith(cause: CauseRequest): void {
+    if (!this.connected) return;
+    this.client.sendPacket({ type: PacketType.DISCONNECT, nsp: this.nsp.name }, NO_FLAGS, this);
+    this.onClose("server namespace disconnect", withCause(undefined, { ...cause, transport: this.client.conn.transport.name }));
   }
 
   // ---- calls from the namespace and the connection (internal) -------------
@@ -332,7 +357,10 @@ export class Socket<
         settleAck(this, this.#acks, packet);
         break;
       case PacketType.DISCONNECT:
-        this.onClose("client namespace disconnect");
+        this.onClose(
+          "client namespace disconnect",
+          withCause(undefined, { ...CLIENT_NAMESPACE_DISCONNECT, transport: this.client.conn.transport.name }),
+        );
         break;
     }
   }
@@ -350,6 +378,12 @@ export class Socket<
    */
   onClose(reason: DisconnectReason, description?: unknown): unknown {
     if (!this.connected) return undefined;
+    let cause = causeOf(description);
+    if (cause === undefined) {
+      cause = { code: CAUSE_OF_REASON[reason] ?? "server_disconnect", transport: this.client.conn.transport.name };
+      description = withCause(description, cause);
+    }
+    this.nsp.counters.disconnects[cause.code][cause.transport]++;
     this.emitReserved("disconnecting", reason, description);
     let persisted: unknown;
     if (this.pid !== undefined && RECOVERABLE_DISCONNECT_REASONS.has(reason)) {
@@ -358,6 +392,9 @@ export class Socket<
     this.cleanup();
     this.client.removeSocket(this);
     this.connected = false;
+    if ((facts.mask & FACT_DISCONNECT) !== 0) {
+      facts.disconnect({ socket: this, namespace: this.nsp.name, reason, cause: cause as DisconnectCause });
+    }
     this.emitReserved("disconnect", reason, description);
     return persisted;
   }
@@ -380,7 +417,33 @@ export class Socket<
 
   #onEvent(packet: Packet): void {
     const args: any[] = packet.data ?? [];
+    if ((facts.mask & FACT_EVENT) !== 0) return this.#onObservedEvent(packet, args);
     if (packet.id != null) args.push(ackResponder(this, packet.id));
+    this.#onEventArgs(args);
+  }
+
+  /** #onEvent while a sink follows events: the scope ends when the ack is sent, or after dispatch. */
+  #onObservedEvent(packet: Packet, args: any[]): void {
+    const withAck = packet.id != null;
+    const scope: Scope | undefined = facts.event({
+      socket: this,
+      namespace: this.nsp.name,
+      event: args[0],
+      args: args.slice(1),
+      ack: withAck,
+    });
+    if (withAck) args.push(ackResponder(this, packet.id as number, scope));
+    const run = (): void => this.#onEventArgs(args);
+    if (scope === undefined) return run();
+    if (withAck) {
+      if (scope.run) scope.run(run);
+      else run();
+      return;
+    }
+    within(scope, run);
+  }
+
+  #onEventArgs(args: any[]): void {
     const hooks = this.#hooks;
     if (hooks === undefined) {
       this.#dispatch(args);

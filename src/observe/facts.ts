@@ -73,7 +73,7 @@ export interface BroadcastFact {
   readonly event: unknown;
   readonly rooms: ReadonlySet<string>;
   readonly except: ReadonlySet<string>;
-  readonly flags: Readonly<Record<string, unknown>>;
+  readonly flags: { readonly volatile?: boolean; readonly compress?: boolean; readonly local?: boolean; readonly timeout?: number };
   /** Whether acknowledgements are collected. */
   readonly ack: boolean;
 }

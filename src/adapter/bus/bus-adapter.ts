@@ -16,6 +16,7 @@
 import { logger } from "../../core/debug.js";
 import { ErrorCodes, TidewireError } from "../../core/errors.js";
 import { Adapter } from "../adapter.js";
+import { endScope, FACT_ADAPTER_REQUEST, facts } from "../../observe/facts.js";
 import type { AdapterNamespace, AdapterPacket, BroadcastOptions, Room, SocketId } from "../types.js";
 import { Membership, type MembershipOptions } from "./membership.js";
 import {
@@ -212,15 +213,26 @@ export class BusAdapter<T extends BusTransport = BusTransport> extends Adapter {
     else expected = Math.max(0, (await this.serverCount()) - 1);
     if (expected === 0 || (Array.isArray(expected) && expected.length === 0)) return [];
     const requestId = nodeId();
-    return new Promise((resolve, reject) => {
+    const scope =
+      (facts.mask & FACT_ADAPTER_REQUEST) !== 0
+        ? facts.adapterRequest({ namespace: this.nsp.name, request: what, requestId, timeoutMs: timeout })
+        : undefined;
+    const answered = new Promise<unknown[]>((resolve, reject) => {
       this.#requests.open(requestId, { what, type, expected, timeout, onDone: resolve, onFail: reject });
       const message = { uid: this.uid, nsp: this.nsp.name, type, data: { ...data, requestId } };
       this.#membership?.published();
-      run(() => this.transport.publish(message)).catch((err) => {
+      const publish = () => run(() => this.transport.publish(message));
+      (scope?.run ? scope.run(publish) : publish()).catch((err) => {
         log("[%s] %s request could not be published: %s", this.uid, what, err?.message ?? err);
         this.#requests.fail(requestId, err instanceof Error ? err : new Error(String(err)));
       });
     });
+    if (scope === undefined) return answered;
+    answered.then(
+      () => endScope(scope),
+      (err) => endScope(scope, err),
+    );
+    return answered;
   }
 
   /** Publishes a message; failures are logged (the operation already ran locally). */

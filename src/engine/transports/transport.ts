@@ -52,6 +52,12 @@ export abstract class Transport {
   host: TransportHost | null = null;
   /** When set, an orderly close skips waiting for the client. */
   discarded = false;
+  /**
+   * How the client (or the network) ended this transport, when it did and
+   * it is known: the WebSocket close code it sent, or the socket's error
+   * code. Read by the session for the disconnect cause. @internal
+   */
+  peerClose: { wsCode?: number; errno?: string } | null = null;
 
   constructor(protocol: 3 | 4, supportsBinary: boolean) {
     this.protocol = protocol;

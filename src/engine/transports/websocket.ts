@@ -102,7 +102,11 @@ export class WebSocketTransport extends Transport implements FrameSink {
     transport.finishClose();
   }
 
-  static #onSocketError(this: RawSocket): void {
+  static #onSocketError(this: RawSocket, err?: Error & { code?: unknown }): void {
+    const transport = this[kTransport];
+    if (transport !== undefined && transport.peerClose === null && typeof err?.code === "string") {
+      transport.peerClose = { errno: err.code };
+    }
     this.destroy();
   }
 
@@ -230,6 +234,7 @@ export class WebSocketTransport extends Transport implements FrameSink {
   /** @internal FrameSink: the client closes; answer with its code (§5.5.1) and end the connection. */
   onWsClose(code: number, reason: Buffer): void {
     this.#closing |= READ_DONE;
+    this.peerClose ??= { wsCode: code };
     if ((this.#closing & CLOSE_SENT) === 0) {
       this.#closing |= CLOSE_SENT;
       this.#write(code === CLOSE_NO_STATUS ? CLOSE_FRAME : closePayloadFrame(code, reason));
@@ -241,6 +246,7 @@ export class WebSocketTransport extends Transport implements FrameSink {
   /** @internal FrameSink: a protocol violation; close with its code. */
   onWsError(code: number, message: string): void {
     this.#closing |= READ_DONE;
+    this.peerClose ??= { wsCode: code };
     if ((this.#closing & CLOSE_SENT) === 0) {
       this.#closing |= CLOSE_SENT;
       this.#write(closePayloadFrame(code, Buffer.alloc(0)));

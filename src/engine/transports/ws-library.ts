@@ -15,14 +15,17 @@ export class WsLibraryTransport extends Transport {
   readonly #ws: WebSocket;
   readonly #raw: Duplex;
   readonly #onMessage: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void;
-  readonly #onClose: () => void;
+  readonly #onClose: (code?: number) => void;
   readonly #onError: (err: Error) => void;
   readonly #onDrain: () => void;
 
   constructor(ws: WebSocket, raw: Duplex, protocol: 3 | 4, supportsBinary: boolean) {
     super(protocol, supportsBinary);
     this.#onMessage = (data, isBinary) => this.#handleMessage(data, isBinary);
-    this.#onClose = () => this.finishClose();
+    this.#onClose = (code) => {
+      if (typeof code === "number") this.peerClose ??= { wsCode: code };
+      this.finishClose();
+    };
     this.#onError = (err) => this.host?.onTransportError(this, err?.message || "websocket error", err);
     this.#onDrain = () => this.#handleDrain();
     this.#ws = ws;

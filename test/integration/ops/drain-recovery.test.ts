@@ -82,9 +82,18 @@ describe("drain with connection-state recovery", () => {
     proxy.setBackends([{ port: a.port }, { port: b.port }]);
     await proxy.check();
 
-    // Node A drains over 400 ms while it keeps broadcasting to the room.
+    // Node A broadcasts to the room; once every client has an offset (socket.io-client only
+    // sends the last offset it received: one that received nothing asks for a new session),
+    // A drains over 400 ms while it keeps broadcasting.
     let seq = 0;
     const ticker = setInterval(() => a.io.to("room").emit("tick", seq++), 10);
+    await withTimeout(
+      (async () => {
+        while (!received.every((got) => got.length > 0)) await new Promise((r) => setTimeout(r, 5));
+      })(),
+      3000,
+      "a first tick everywhere",
+    );
     await withTimeout(a.io.drain({ durationMs: 400 }), 5000, "drain");
     // And after its last client left (only the log gets these), until well before the first reconnection (>= 900 ms).
     await new Promise((r) => setTimeout(r, 100));
