@@ -20,14 +20,21 @@ export default defineConfig([
       stream: "src/stream/index.ts",
       redis: "src/redis/index.ts",
       "redis-streams": "src/redis-streams/index.ts",
+      metrics: "src/observe/prometheus.ts",
     },
     format: ["esm"],
     ...common,
   },
   {
     // cjs: `require("tidewire")`, whose only (default) export rollup makes
-    // module.exports; stream, redis and redis-streams keep plain named exports.
-    entry: { cjs: "src/cjs.ts", stream: "src/stream/index.ts", redis: "src/redis/index.ts", "redis-streams": "src/redis-streams/index.ts" },
+    // module.exports; stream, redis, redis-streams and metrics keep plain named exports.
+    entry: {
+      cjs: "src/cjs.ts",
+      stream: "src/stream/index.ts",
+      redis: "src/redis/index.ts",
+      "redis-streams": "src/redis-streams/index.ts",
+      metrics: "src/observe/prometheus.ts",
+    },
     format: ["cjs"],
     shims: true,
     ...common,

@@ -89,6 +89,7 @@ for (const [entry, target] of [
   ["redis", "./types/redis/index.js"],
   ["redis-streams", "./types/redis-streams/index.js"],
   ["stream", "./types/stream/index.js"],
+  ["metrics", "./types/observe/prometheus.js"],
 ]) {
   const text = `export * from "${target}";\n`;
   write(`${entry}.d.ts`, text);

@@ -1,4 +1,4 @@
-import type http from "node:http";
+import type * as http from "node:http";
 import { EventEmitter } from "node:events";
 import { logger } from "../core/debug.js";
 import { invalidOption } from "../core/errors.js";
@@ -363,6 +363,16 @@ export class Server<
    */
   stats(): ServerStats {
     return collectStats(this as any);
+  }
+
+  /**
+   * Times one acknowledgement in `every` for the round-trip histogram of
+   * `stats().ackRtt` (0, the default, times none). `tidewire/metrics` sets it.
+   */
+  sampleAckRoundTrips(every: number): void {
+    if (!Number.isInteger(every) || every < 0) throw invalidOption("sampleAckRoundTrips", "a whole number, 0 or more", every);
+    this.counters.ackRtt.sampleEvery = every;
+    this.counters.ackRtt.seq = 0;
   }
 
   /** Whether `drain()` was called: new handshakes are refused with 503. */

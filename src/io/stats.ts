@@ -9,6 +9,7 @@ import { DISCONNECT_CAUSES, type DisconnectCauseCode } from "../observe/causes.j
 import { ACK_RTT_BUCKETS, newCauseTable, type CauseTable, type EngineCounters, type IoCounters, type PerTransport } from "../observe/counters.js";
 import type { NamespaceStats, ServerStats } from "../observe/stats.js";
 
+/** @internal */
 interface StatsSource {
   readonly counters: IoCounters;
   readonly engine: EngineServer | undefined;
@@ -36,6 +37,7 @@ const NO_ENGINE: Pick<EngineCounters, "handshakes" | "handshakeRefusals" | "upgr
   closes: newCauseTable(),
 };
 
+/** @internal used by Server#stats */
 export function collectStats(io: StatsSource): ServerStats {
   const engine = io.engine;
   const ec = engine?.counters ?? NO_ENGINE;

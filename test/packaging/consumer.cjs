@@ -31,6 +31,8 @@ async function main() {
   const streamsAdapterEsm = await import("tidewire/redis-streams");
   const stream = require("tidewire/stream");
   const streamEsm = await import("tidewire/stream");
+  const metrics = require("tidewire/metrics");
+  const metricsEsm = await import("tidewire/metrics");
 
   assert.equal(typeof tidewire, "function", 'require("tidewire") is callable');
   assert.equal(typeof tidewire.Server, "function");
@@ -43,6 +45,20 @@ async function main() {
   assert.equal(typeof streamsAdapter.createAdapter, "function");
   assert.equal(typeof stream.streams, "function");
   assert.equal(typeof streamEsm.streams, "function");
+  assert.equal(typeof metrics.registerMetrics, "function");
+  assert.equal(typeof metricsEsm.registerMetrics, "function");
+  {
+    // A registry as prom-client's: registerMetric / removeSingleMetric, get() at scrape time.
+    const registered = new Map();
+    const register = { registerMetric: (m) => registered.set(m.name, m), removeSingleMetric: (n) => registered.delete(n) };
+    const io = new esm.Server();
+    const unregister = metricsEsm.registerMetrics(io, { register });
+    const sessions = await registered.get("tidewire_sessions").get();
+    assert.deepEqual(sessions.values.map((v) => v.value), [0, 0]);
+    unregister();
+    assert.equal(registered.size, 0);
+    await io.close();
+  }
 
   const cjsServer = createServer();
   const viaRequire = await roundTrip(tidewire(cjsServer), cjsServer, "websocket");

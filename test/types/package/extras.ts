@@ -1,6 +1,7 @@
 /**
  * What tidewire adds over socket.io, as a user would write it: the stream
- * entry and the sharded Redis adapter. Compiled against the built package
+ * entry, the sharded Redis adapter, operations (drain, stats, causes) and
+ * the metrics entry. Compiled against the built package
  * with user.ts (never against socket.io).
  */
 import { createServer } from "node:http";
@@ -10,6 +11,8 @@ import { Server, TidewireError } from "tidewire";
 import { createShardedAdapter, RedisAdapter } from "tidewire/redis";
 import { createAdapter as createStreamsAdapter, SessionNotRecoveredError, type ExpiredSession } from "tidewire/redis-streams";
 import { streams, StreamError, type IncomingStream } from "tidewire/stream";
+import { registerMetrics, type PromRegistry } from "tidewire/metrics";
+import type { DisconnectCause, ServerStats } from "tidewire";
 
 const pub = createClient();
 const sub = pub.duplicate();
@@ -49,4 +52,18 @@ export function isRedis(io: Server): boolean {
 
 export function describeFailure(err: unknown): string {
   return err instanceof TidewireError ? `${err.code}: ${err.message}` : String(err);
+}
+
+export async function operate(io: Server, register: PromRegistry): Promise<number> {
+  const unregister = registerMetrics(io, { register, ackSampleEvery: 4 });
+  io.on("connection", (socket) => {
+    socket.on("disconnect", (reason, details?: { cause?: DisconnectCause }) => {
+      console.log(reason, details?.cause?.code, details?.cause?.transport);
+    });
+  });
+  const stats: ServerStats = io.stats();
+  if (io.ready) await io.drain({ durationMs: 10_000, batch: 50 });
+  await io.close({ closeHttpServer: false });
+  unregister();
+  return stats.sessions.websocket + stats.namespaces["/"].disconnects.ping_timeout.polling;
 }
