@@ -32,9 +32,17 @@ export interface DrainOptions {
   durationMs?: number;
   /**
    * `Retry-After` (seconds) of the 503 answered to new handshakes.
-   * @default the drain's duration, rounded up to whole seconds (at least 1)
+   * @default delayMs + durationMs, rounded up to whole seconds (at least 1)
    */
   retryAfterS?: number;
+  /**
+   * How long to wait, after new handshakes start being refused and `ready`
+   * turns false, before the first client is closed: give the load balancer's
+   * health check this long to stop sending clients here, so that the
+   * clients closed by the drain reconnect to another node at the first try.
+   * @default 0
+   */
+  delayMs?: number;
   /**
    * Clients per slot.
    * @default enough for one slot per 100 ms: ceil(clients / (durationMs / 100))
@@ -59,6 +67,7 @@ const DRAIN_CAUSE: CauseRequest = { code: "server_drain" };
 
 interface Resolved {
   durationMs: number;
+  delayMs: number;
   retryAfterS: number;
   batch: number | undefined;
   ackTimeoutMs: number;
@@ -69,7 +78,7 @@ export function resolveDrainOptions(opts: DrainOptions = {}): Resolved {
   if (typeof durationMs !== "number" || !(durationMs >= 0) || !Number.isFinite(durationMs)) {
     throw invalidOption("durationMs", "a number of milliseconds, 0 or more", opts.durationMs);
   }
-  const retryAfterS = opts.retryAfterS ?? Math.max(1, Math.ceil(durationMs / 1000));
+  const retryAfterS = opts.retryAfterS ?? Math.max(1, Math.ceil(((opts.delayMs ?? 0) + durationMs) / 1000));
   if (!Number.isInteger(retryAfterS) || retryAfterS < 0) {
     throw invalidOption("retryAfterS", "a whole number of seconds, 0 or more", opts.retryAfterS);
   }
@@ -77,11 +86,15 @@ export function resolveDrainOptions(opts: DrainOptions = {}): Resolved {
   if (batch !== undefined && (!Number.isInteger(batch) || batch < 1)) {
     throw invalidOption("batch", "a whole number of clients, at least 1", batch);
   }
+  const delayMs = opts.delayMs ?? 0;
+  if (typeof delayMs !== "number" || !(delayMs >= 0) || !Number.isFinite(delayMs)) {
+    throw invalidOption("delayMs", "a number of milliseconds, 0 or more", opts.delayMs);
+  }
   const ackTimeoutMs = opts.ackTimeoutMs ?? 5000;
   if (typeof ackTimeoutMs !== "number" || !(ackTimeoutMs >= 0)) {
     throw invalidOption("ackTimeoutMs", "a number of milliseconds, 0 or more", opts.ackTimeoutMs);
   }
-  return { durationMs, retryAfterS, batch, ackTimeoutMs };
+  return { durationMs, delayMs, retryAfterS, batch, ackTimeoutMs };
 }
 
 /** The Connections of the sessions that joined a namespace, found through the namespaces' sockets. */
@@ -132,7 +145,7 @@ export class Drain {
     if (sessions.length === 0) return this.#finish();
     for (const session of sessions) session.once("close", this.#onSessionClose);
     this.#plan = schedule(sessions, this.#opts.durationMs, this.#opts.batch);
-    this.#start = Date.now();
+    this.#start = Date.now() + this.#opts.delayMs;
     this.#run();
   }
 
@@ -154,6 +167,10 @@ export class Drain {
   #run = (): void => {
     this.#timer = null;
     const elapsed = Date.now() - this.#start;
+    if (elapsed < 0) {
+      this.#timer = setTimeout(this.#run, -elapsed);
+      return;
+    }
     const plan = this.#plan;
     while (this.#next < plan.length && plan[this.#next].at <= elapsed) this.#close(plan[this.#next++].session);
     if (this.#next < plan.length) {
@@ -176,7 +193,7 @@ export class Drain {
     if (session.readyState !== "open") return;
     const connection = this.#connectionOf(session);
     if (connection === undefined) {
-      session.close();
+      session.close(false, DRAIN_CAUSE);
       return;
     }
     if (connection.hasAcksInFlight() && this.#opts.ackTimeoutMs > 0) {
@@ -206,7 +223,7 @@ export class Drain {
   #end(session: EngineSocket, connection: Connection): void {
     const saved = connection.disconnectForDrain(withCause(undefined, { ...DRAIN_CAUSE, transport: session.transport.name }));
     if (saved === undefined) {
-      session.close();
+      session.close(false, DRAIN_CAUSE);
       return;
     }
     let done = false;
@@ -214,7 +231,7 @@ export class Drain {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      session.close();
+      session.close(false, DRAIN_CAUSE);
     };
     const timer = setTimeout(close, PERSIST_TIMEOUT_MS);
     saved.then(close, close);

@@ -176,6 +176,20 @@ describe.each(MODES)("drain: existing clients over %s", (mode) => {
   });
 });
 
+describe("drain: delayMs", () => {
+  it("refuses at once but closes the first client only after delayMs", async () => {
+    const h = await server();
+    const { client } = await connectPair(h, "websocket");
+    const start = Date.now();
+    const closed = waitFor(client, "disconnect", 3000);
+    void h.io.drain({ durationMs: 0, delayMs: 300 });
+    expect(h.io.ready).toBe(false);
+    expect((await rawRequest(`${h.url}/socket.io/?EIO=4&transport=polling`)).status).toBe(503);
+    expect((await closed)[0]).toBe("transport close");
+    expect(Date.now() - start).toBeGreaterThanOrEqual(290);
+  });
+});
+
 describe("drain: acknowledgements in flight", () => {
   it("waits for the client's ack of a server emit, and for the application's ack of a client event", async () => {
     const h = await server();
