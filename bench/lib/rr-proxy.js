@@ -4,7 +4,8 @@
 // on the backend's port) and sends new TCP connections only to backends that
 // answered 200 the last time, in turn. Connections already open stay where
 // they are (as with a real L4 balancer). Bounded: it only ever connects to
-// the backends it was given, all on 127.0.0.1.
+// the backends it was given, all on 127.0.0.1. A backend answering 503 is
+// taken out at once; one that does not answer, after 3 probes in a row.
 import http from "node:http";
 import net from "node:net";
 
@@ -17,9 +18,10 @@ export async function startProxy({ backends, checkMs = 50 }) {
   let turn = 0;
   const open = new Set();
   let checking = false;
+  let dropped = 0;
 
   const setBackends = (list) => {
-    pool = list.map((b) => ({ port: b.port, readyPath: b.readyPath ?? "/ready", ready: true, accepted: 0 }));
+    pool = list.map((b) => ({ port: b.port, readyPath: b.readyPath ?? "/ready", ready: true, failures: 0, accepted: 0 }));
   };
   setBackends(backends);
 
@@ -28,11 +30,14 @@ export async function startProxy({ backends, checkMs = 50 }) {
       const req = http.get({ host: "127.0.0.1", port: backend.port, path: backend.readyPath, agent: false, timeout: 1000 }, (res) => {
         res.resume();
         backend.ready = res.statusCode === 200;
+        backend.failures = 0;
         resolve();
       });
       req.on("timeout", () => req.destroy());
+      // Like a load balancer's unhealthy threshold: a backend that says 503 is out at once, one
+      // that does not answer (busy, or gone) after 3 probes in a row.
       req.on("error", () => {
-        backend.ready = false;
+        if (++backend.failures >= 3) backend.ready = false;
         resolve();
       });
     });
@@ -52,6 +57,7 @@ export async function startProxy({ backends, checkMs = 50 }) {
   const server = net.createServer((client) => {
     const ready = pool.filter((b) => b.ready);
     if (ready.length === 0) {
+      dropped++;
       client.destroy();
       return;
     }
@@ -86,6 +92,8 @@ export async function startProxy({ backends, checkMs = 50 }) {
     check,
     /** TCP connections accepted per backend port. */
     accepted: () => Object.fromEntries(pool.map((b) => [b.port, b.accepted])),
+    /** Connections dropped because no backend was ready. */
+    dropped: () => dropped,
     close: () =>
       new Promise((resolve) => {
         clearInterval(timer);

@@ -2,7 +2,8 @@
  * `io.drain()`: takes a node out of service without dropping its clients on
  * the floor. New handshakes are refused (503 + Retry-After, by the engine);
  * the sessions open at the start are closed at the transport level, one at
- * a time, at moments spread over `durationMs`, so that the official client
+ * a time, at random moments spread evenly over `durationMs` (`batch` per
+ * slot, never bunched), so that the official client
  * reconnects by itself (to another node behind the load balancer) and the
  * other nodes see the reconnections arrive at a steady rate.
  *
@@ -25,8 +26,8 @@ const log = logger("io", "drain");
 export interface DrainOptions {
   /**
    * The closes are spread over this many milliseconds: each batch of
-   * clients gets an equal slot and its clients are closed at random moments
-   * within it.
+   * clients gets an equal slot, and each client of a batch a random moment
+   * of its own part of the slot (so closes never bunch).
    * @default 30000
    */
   durationMs?: number;
@@ -119,6 +120,8 @@ export class Drain {
   #connections: Map<EngineSocket, Connection> | null = null;
   #plan: Planned[] = [];
   #next = 0;
+  #batchSize = 1;
+  #slotMs = 0;
   #start = 0;
   #timer: NodeJS.Timeout | null = null;
   /** Sessions whose acks are still in flight, with their deadline. */
@@ -144,6 +147,8 @@ export class Drain {
     if (log.enabled) log("draining %d session(s) over %d ms", sessions.length, this.#opts.durationMs);
     if (sessions.length === 0) return this.#finish();
     for (const session of sessions) session.once("close", this.#onSessionClose);
+    this.#batchSize = batchSize(sessions.length, this.#opts.durationMs, this.#opts.batch);
+    this.#slotMs = this.#opts.durationMs / Math.ceil(sessions.length / this.#batchSize);
     this.#plan = schedule(sessions, this.#opts.durationMs, this.#opts.batch);
     this.#start = Date.now() + this.#opts.delayMs;
     this.#run();
@@ -163,7 +168,12 @@ export class Drain {
     this.#resolve();
   }
 
-  /** Closes every session whose moment has come, then sleeps until the next one. */
+  /**
+   * Closes the sessions whose moment has come, then sleeps until the next
+   * one. At most one batch per run: when the event loop was held up, the
+   * backlog goes out a batch per slot rather than all at once (the drain
+   * then takes longer, the other nodes never see a burst).
+   */
   #run = (): void => {
     this.#timer = null;
     const elapsed = Date.now() - this.#start;
@@ -172,9 +182,14 @@ export class Drain {
       return;
     }
     const plan = this.#plan;
-    while (this.#next < plan.length && plan[this.#next].at <= elapsed) this.#close(plan[this.#next++].session);
+    let closed = 0;
+    while (this.#next < plan.length && plan[this.#next].at <= elapsed && closed < this.#batchSize) {
+      this.#close(plan[this.#next++].session);
+      closed++;
+    }
     if (this.#next < plan.length) {
-      this.#timer = setTimeout(this.#run, Math.max(1, plan[this.#next].at - elapsed));
+      const behind = closed === this.#batchSize && plan[this.#next].at <= elapsed;
+      this.#timer = setTimeout(this.#run, behind ? Math.max(1, this.#slotMs) : Math.max(1, plan[this.#next].at - elapsed));
     }
   };
 
@@ -254,13 +269,19 @@ export function answerReadiness(res: ServerResponse, cause: string | null, retry
   res.end(body);
 }
 
+/** Clients per slot: `batch`, or enough for one slot per 100 ms. */
+function batchSize(n: number, durationMs: number, batch: number | undefined): number {
+  return batch ?? Math.max(1, Math.ceil(n / Math.max(1, Math.floor(durationMs / 100))));
+}
+
 /**
- * When each session closes, in ms from the start: sessions in random order,
- * `batch` per slot, each at a random moment within its slot.
+ * When each session closes, in ms from the start (ascending): sessions in
+ * random order, `batch` per slot, each at a random moment of its own part
+ * of the slot.
  */
 export function schedule(sessions: EngineSocket[], durationMs: number, batch: number | undefined): Planned[] {
   const n = sessions.length;
-  const size = batch ?? Math.max(1, Math.ceil(n / Math.max(1, Math.floor(durationMs / 100))));
+  const size = batchSize(n, durationMs, batch);
   const slots = Math.ceil(n / size);
   const slot = durationMs / slots;
   const order = sessions.slice();
@@ -270,8 +291,12 @@ export function schedule(sessions: EngineSocket[], durationMs: number, batch: nu
     order[i] = order[j];
     order[j] = t;
   }
+  // Stratified jitter: the k-th client of a slot closes at a random moment of the slot's k-th
+  // sub-slot, so closes are random yet never bunch: any window of one slot holds at most batch + 1.
+  const step = slot / size;
   const plan: Planned[] = new Array(n);
-  for (let i = 0; i < n; i++) plan[i] = { session: order[i], at: Math.floor(Math.floor(i / size) * slot + Math.random() * slot) };
-  plan.sort((a, b) => a.at - b.at);
+  for (let i = 0; i < n; i++) {
+    plan[i] = { session: order[i], at: Math.floor(i / size) * slot + ((i % size) + Math.random()) * step };
+  }
   return plan;
 }

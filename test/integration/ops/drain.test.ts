@@ -10,6 +10,8 @@ import { connect as netConnect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Socket as ClientSocket } from "socket.io-client";
 import { Server } from "../../../src/index.js";
+// @ts-expect-error plain JS helper shared with bench/
+import { maxInWindow } from "../../../bench/drain/windows.js";
 import {
   closeAll,
   closeHttpServer,
@@ -173,6 +175,22 @@ describe.each(MODES)("drain: existing clients over %s", (mode) => {
     // The client's Manager schedules a reconnection (it would not after "io server disconnect").
     for (const c of clients) expect(c.active).toBe(true);
     for (const c of clients) c.disconnect();
+  });
+});
+
+describe("drain: pacing", () => {
+  it("a held-up event loop does not turn into a burst of closes: the backlog goes out a batch per slot", async () => {
+    const h = await server();
+    const closedAt: number[] = [];
+    h.io.engine.on("connection", (s: any) => s.once("close", () => closedAt.push(Date.now())));
+    for (let i = 0; i < 40; i++) await connectPair(h, "websocket");
+    const drained = h.io.drain({ durationMs: 1000, batch: 4 });
+    await new Promise((r) => setTimeout(r, 150));
+    const until = Date.now() + 450;
+    while (Date.now() < until); // the loop is held up: ~18 closes fall due meanwhile
+    await withTimeout(drained, 5000, "drain");
+    expect(closedAt).toHaveLength(40);
+    expect(maxInWindow(closedAt, 100)).toBeLessThanOrEqual(8);
   });
 });
 
