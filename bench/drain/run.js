@@ -1,9 +1,9 @@
 // The drain measurement of issue 14 (not part of `npm run bench`):
 //   node bench/drain/run.js [--clients 2000] [--duration 10000] [--batch N] [--baseline]
-// 2,000 official socket.io-client clients (WebSocket, in two processes) on
+// 2,000 official socket.io-client clients (WebSocket, in --loads 4 processes) on
 // node A; node B on the same private Redis (tidewire/redis); both behind a
 // small round-robin TCP proxy that follows their readiness (/ready, checked
-// every 100 ms). B broadcasts a sequence number to the room every 50 ms. A
+// every 100 ms). B broadcasts a sequence number to the room every --tick 250 ms. A
 // drains over --duration ms. Reported: where the clients end up, errors the
 // clients saw, reconnections per 100 ms on B (peak and distribution),
 // closes per 100 ms on A, and what the clients missed or got twice of B's
@@ -26,6 +26,8 @@ const opt = (name, fallback) => {
 const CLIENTS = opt("clients", 2000);
 const DURATION = opt("duration", 10_000);
 const BATCH = opt("batch", undefined);
+const TICK = opt("tick", 250);
+const LOADS = opt("loads", 4);
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
 
 function child(file, argv) {
@@ -66,17 +68,20 @@ async function scenario(redis, durationMs) {
   const b = child("./node.js", ["B", String(redis.port), key]);
   const [{ port: portA }, { port: portB }] = await Promise.all([a.ready, b.ready]);
   const proxy = await startProxy({ backends: [{ port: portA }], checkMs: 100 });
-  const half = Math.ceil(CLIENTS / 2);
-  const loads = [child("./clients.js", [String(proxy.port), String(half)]), child("./clients.js", [String(proxy.port), String(CLIENTS - half)])];
+  const loads = [];
+  for (let i = 0; i < LOADS; i++) {
+    const count = Math.floor(CLIENTS / LOADS) + (i < CLIENTS % LOADS ? 1 : 0);
+    loads.push(child("./clients.js", [String(proxy.port), String(count)]));
+  }
   const t = Date.now();
   await Promise.all(loads.map((l) => l.ready));
   console.log(`  ${CLIENTS} clients connected to A in ${Date.now() - t} ms`);
   proxy.setBackends([{ port: portA }, { port: portB }]);
   await proxy.check();
-  await b.call("tick", { everyMs: 50 });
+  await b.call("tick", { everyMs: TICK });
   await new Promise((r) => setTimeout(r, 500));
   const { sent: from } = await b.call("untick");
-  await b.call("tick", { everyMs: 50 });
+  await b.call("tick", { everyMs: TICK });
   const start = Date.now();
   const { ms } = await a.call("drain", { opts: { durationMs, ...(BATCH ? { batch: BATCH } : {}) } });
   // Until every client is connected again (on B), at most 15 s.
@@ -110,6 +115,8 @@ async function scenario(redis, durationMs) {
     clientErrors: merge("errors"),
     disconnectReasons: merge("reasons"),
     reconnectsPer100msPeak: maxInWindow(reconnects, 100),
+    // The same seen at the load balancer: TCP connections to B accepted by the proxy.
+    proxyConnectsToBPer100msPeak: maxInWindow(proxy.acceptedAt(portB).filter((x) => x >= start), 100),
     reconnectsPer100ms: histogram(reconnects, start),
     closesPer100msPeak: maxInWindow(closes, 100),
     drainCloses: ra.stats.sessionCloses.server_drain.websocket + ra.stats.sessionCloses.server_drain.polling,

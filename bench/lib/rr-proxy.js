@@ -21,7 +21,7 @@ export async function startProxy({ backends, checkMs = 50 }) {
   let dropped = 0;
 
   const setBackends = (list) => {
-    pool = list.map((b) => ({ port: b.port, readyPath: b.readyPath ?? "/ready", ready: true, failures: 0, accepted: 0 }));
+    pool = list.map((b) => ({ port: b.port, readyPath: b.readyPath ?? "/ready", ready: true, failures: 0, accepted: 0, acceptedAt: [] }));
   };
   setBackends(backends);
 
@@ -63,6 +63,7 @@ export async function startProxy({ backends, checkMs = 50 }) {
     }
     const backend = ready[turn++ % ready.length];
     backend.accepted++;
+    backend.acceptedAt.push(Date.now());
     const upstream = net.connect(backend.port, "127.0.0.1");
     open.add(client);
     open.add(upstream);
@@ -92,6 +93,8 @@ export async function startProxy({ backends, checkMs = 50 }) {
     check,
     /** TCP connections accepted per backend port. */
     accepted: () => Object.fromEntries(pool.map((b) => [b.port, b.accepted])),
+    /** When each TCP connection to the backend on `port` was accepted (ms timestamps). */
+    acceptedAt: (port) => pool.find((b) => b.port === port)?.acceptedAt ?? [],
     /** Connections dropped because no backend was ready. */
     dropped: () => dropped,
     close: () =>
