@@ -11,7 +11,10 @@
  * histogram, and per namespace name: connections and disconnects by cause and
  * transport). Nothing per socket, no allocation per packet. `io.stats()`
  * (stats.ts) reads them together with the gauges it computes at the call;
- * `tidewire/metrics` reads `io.stats()` when Prometheus scrapes.
+ * `tidewire/metrics` (prometheus.ts) reads `io.stats()` when Prometheus
+ * scrapes. The ack round-trip histogram is the one counter with a cost per
+ * event, so it is off until `io.sampleAckRoundTrips(n)` turns it on (one ack
+ * in n is timed).
  *
  * Causes (causes.ts). A `DisconnectCause` is a stable code plus what was
  * known (`ping_timeout`: rttMs, pongWaitMs; `buffer_overflow`: queuedBytes,
