@@ -53,6 +53,8 @@ describe("drain behind a load balancer, two nodes over real Redis", () => {
     const b = await node(key);
     const connectedAt: number[] = [];
     b.io.on("connection", () => connectedAt.push(Date.now()));
+    const closedAt: number[] = [];
+    a.io.engine.on("connection", (session: any) => session.once("close", () => closedAt.push(Date.now())));
     const proxy = await startProxy({ backends: [{ port: a.port }], checkMs: 50 });
     onClose(() => proxy.close());
 
@@ -99,12 +101,14 @@ describe("drain behind a load balancer, two nodes over real Redis", () => {
     expect(clients.every((c) => c.connected)).toBe(true);
     expect(errors).toEqual([]);
     expect(drained).toBeGreaterThanOrEqual(durationMs * 0.8);
-    const peak = maxInWindow(connectedAt, 100);
-    // batch + jitter: the official client waits 500-1500 ms before it reconnects, which spreads
-    // each batch over a second; the allowance covers this process's own event-loop stalls (300
-    // clients, two servers and the proxy share it). Closing everyone at once (durationMs 0)
-    // measured 37 here; the difference grows with the number of clients (bench/drain).
-    expect(peak).toBeLessThanOrEqual(batch * 3);
+    // The closes, which the drain paces: at most a batch per 100 ms slot (+1 at a slot's edge; a
+    // held-up event loop delays a batch rather than bunching two). Closing all at once puts all
+    // 300 in the same 100 ms.
+    expect(maxInWindow(closedAt, 100)).toBeLessThanOrEqual(batch * 2);
+    // The reconnections B sees: the official client's own delay (500 to 1500 ms) spreads them
+    // further; the loose bound allows for this process's stalls (300 clients, two servers and the
+    // proxy share it), measured 26 quiet and up to ~40 under load.
+    expect(maxInWindow(connectedAt, 100)).toBeLessThanOrEqual(batch * 6);
     expect(a.io.stats().sessionCloses.server_drain.websocket + a.io.stats().sessionCloses.server_drain.polling).toBe(n);
   });
 });
