@@ -41,7 +41,8 @@ process.on("message", (msg) => {
       missing += miss;
       if (miss === 0) complete++;
     }
-    return reply({ errors, reasons, missing, duplicates, complete });
+    const recovered = clients.filter((c) => c.socket.recovered).length;
+    return reply({ errors, reasons, missing, duplicates, complete, recovered });
   }
   if (msg.cmd === "exit") {
     for (const { socket } of clients) socket.disconnect();

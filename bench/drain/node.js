@@ -1,5 +1,5 @@
 // One server node of the drain measurement: tidewire (built dist) on
-// tidewire/redis, a readiness route for the proxy, every socket in "room".
+// tidewire/redis or tidewire/redis-streams (with recovery), a readiness route for the proxy, every socket in "room".
 // Commands over IPC: "drain" (resolves with the drain's duration), "tick"
 // (broadcast a sequence number to the room every `everyMs`), "untick",
 // "report" (connection and session-close timestamps, counts), "exit".
@@ -7,11 +7,20 @@ import http from "node:http";
 import { createClient } from "redis";
 import { Server } from "../../dist/index.js";
 import { createAdapter } from "../../dist/redis.js";
+import { createAdapter as createStreamsAdapter } from "../../dist/redis-streams.js";
 
-const [name, redisPort, key] = process.argv.slice(2);
+const [name, redisPort, key, kind] = process.argv.slice(2);
 const pub = createClient({ url: `redis://127.0.0.1:${redisPort}` });
 const sub = pub.duplicate();
 await Promise.all([pub.connect(), sub.connect()]);
+// "redis": classic pub/sub (no sessions); "redis-streams": streams, with recovery across nodes.
+const adapterOptions =
+  kind === "redis-streams"
+    ? {
+        adapter: createStreamsAdapter(pub, { streamName: `${key}-stream`, channelPrefix: `${key}-ch`, sessionKeyPrefix: `${key}:session:` }),
+        connectionStateRecovery: { maxDisconnectionDuration: 60_000 },
+      }
+    : { adapter: createAdapter(pub, sub, { key }) };
 
 let io;
 const httpServer = http.createServer((req, res) => {
@@ -19,7 +28,7 @@ const httpServer = http.createServer((req, res) => {
   res.writeHead(404);
   res.end();
 });
-io = new Server(httpServer, { adapter: createAdapter(pub, sub, { key }), pingInterval: 25_000 });
+io = new Server(httpServer, adapterOptions);
 const connectedAt = [];
 const closedAt = [];
 io.on("connection", (socket) => {

@@ -10,6 +10,8 @@
 // broadcasts during the drain (classic Redis pub/sub keeps no sessions, so a
 // client in transit misses what is sent meanwhile: exactly-once needs a
 // shared session store, see test/integration/ops/drain-recovery.test.ts).
+// --streams runs both nodes on tidewire/redis-streams with connection state
+// recovery: clients in transit recover on B with what they missed.
 // --baseline also runs durationMs 0 (every client closed at once, as
 // socket.io's close() does) for comparison. Needs `npm run build` first.
 import { fork } from "node:child_process";
@@ -28,6 +30,7 @@ const DURATION = opt("duration", 10_000);
 const BATCH = opt("batch", undefined);
 const TICK = opt("tick", 250);
 const LOADS = opt("loads", 4);
+const ADAPTER = args.includes("--streams") ? "redis-streams" : "redis";
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
 
 function child(file, argv) {
@@ -64,8 +67,8 @@ const histogram = (timestamps, t0, windowMs = 100) => {
 
 async function scenario(redis, durationMs) {
   const key = `drain-bench-${Date.now()}`;
-  const a = child("./node.js", ["A", String(redis.port), key]);
-  const b = child("./node.js", ["B", String(redis.port), key]);
+  const a = child("./node.js", ["A", String(redis.port), key, ADAPTER]);
+  const b = child("./node.js", ["B", String(redis.port), key, ADAPTER]);
   const [{ port: portA }, { port: portB }] = await Promise.all([a.ready, b.ready]);
   const proxy = await startProxy({ backends: [{ port: portA }], checkMs: 100 });
   const loads = [];
@@ -106,6 +109,7 @@ async function scenario(redis, durationMs) {
   const reconnects = rb.connectedAt.filter((x) => x >= start);
   const closes = ra.closedAt.filter((x) => x >= start);
   const result = {
+    adapter: ADAPTER,
     durationMs,
     drainMs: ms,
     allBackMs: settled,
@@ -124,6 +128,7 @@ async function scenario(redis, durationMs) {
     missed: reports.reduce((n, r) => n + r.missing, 0),
     duplicates: reports.reduce((n, r) => n + r.duplicates, 0),
     clientsWithEveryBroadcast: reports.reduce((n, r) => n + r.complete, 0),
+    clientsRecovered: reports.reduce((n, r) => n + r.recovered, 0),
     proxyDropped: proxy.dropped(),
     loadAverage: (await import("node:os")).loadavg().map((x) => x.toFixed(1)).join(" "),
   };
@@ -134,7 +139,7 @@ async function scenario(redis, durationMs) {
 
 const redis = await PrivateRedis.start(1);
 try {
-  console.log(`drain: ${CLIENTS} clients, A drains over ${DURATION} ms${BATCH ? `, batch ${BATCH}` : ""}`);
+  console.log(`drain: ${CLIENTS} clients on ${ADAPTER}, A drains over ${DURATION} ms${BATCH ? `, batch ${BATCH}` : ""}`);
   console.log(JSON.stringify(await scenario(redis, DURATION), null, 2));
   if (args.includes("--baseline")) {
     console.log("baseline: every client closed at once (durationMs 0)");

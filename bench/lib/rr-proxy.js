@@ -5,7 +5,8 @@
 // answered 200 the last time, in turn. Connections already open stay where
 // they are (as with a real L4 balancer). Bounded: it only ever connects to
 // the backends it was given, all on 127.0.0.1. A backend answering 503 is
-// taken out at once; one that does not answer, after 3 probes in a row.
+// taken out at once; one that refuses connections, after 3 probes in a row;
+// a slow answer changes nothing.
 import http from "node:http";
 import net from "node:net";
 
@@ -27,17 +28,17 @@ export async function startProxy({ backends, checkMs = 50 }) {
 
   const probe = (backend) =>
     new Promise((resolve) => {
-      const req = http.get({ host: "127.0.0.1", port: backend.port, path: backend.readyPath, agent: false, timeout: 1000 }, (res) => {
+      const req = http.get({ host: "127.0.0.1", port: backend.port, path: backend.readyPath, agent: false, timeout: 3000 }, (res) => {
         res.resume();
         backend.ready = res.statusCode === 200;
         backend.failures = 0;
         resolve();
       });
-      req.on("timeout", () => req.destroy());
-      // Like a load balancer's unhealthy threshold: a backend that says 503 is out at once, one
-      // that does not answer (busy, or gone) after 3 probes in a row.
-      req.on("error", () => {
-        if (++backend.failures >= 3) backend.ready = false;
+      req.on("timeout", () => req.destroy(new Error("probe timeout")));
+      // A backend that says 503 is out at once; one that refuses connections (gone) after 3
+      // probes in a row. One that is merely slow to answer (a busy event loop) stays in.
+      req.on("error", (err) => {
+        if (err?.code === "ECONNREFUSED" && ++backend.failures >= 3) backend.ready = false;
         resolve();
       });
     });
