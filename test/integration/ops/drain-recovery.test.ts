@@ -13,7 +13,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { afterEach, describe, expect, it } from "vitest";
 import { io as ioClient, type Socket as ClientSocket } from "socket.io-client";
 import { Adapter, Server } from "../../../src/index.js";
-import { closeAll, closeHttpServer, listen, onClose, waitFor, withTimeout } from "../../helpers/io.js";
+import { closeAll, closeHttpServer, listen, onClose, waitFor, waitForUpgrade, withTimeout } from "../../helpers/io.js";
 // @ts-expect-error plain JS helper shared with bench/
 import { startProxy } from "../../../bench/lib/rr-proxy.js";
 
@@ -76,6 +76,10 @@ describe("drain with connection-state recovery", () => {
         if (reason !== "transport close") errors.push(`disconnect: ${reason}`);
       });
       await waitFor(client, "connect", 3000);
+      // Polling needs sticky sessions, which a TCP proxy cannot give: node B joins the
+      // proxy only once every client is on WebSocket (an upgrade still in flight could
+      // otherwise reach B, which does not know the session).
+      await waitForUpgrade(client, 5000);
       clients.push(client);
     }
     expect(a.io.engine.clientsCount).toBe(n);
