@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { FrameCache } from "../core/types.js";
+import { rethrowLater } from "../core/rethrow.js";
 import { timers } from "../core/timers.js";
 import type {
   AdapterNamespace,
@@ -58,8 +59,8 @@ export class Adapter extends EventEmitter {
         const shared = new Set<Room>().add(id);
         this.sids.set(id, shared);
         this.rooms.set(id, shared);
-        this.emit("create-room", id);
-        this.emit("join-room", id, id);
+        this.#roomEvent("create-room", id);
+        this.#roomEvent("join-room", id, id);
         return;
       }
       own = new Set();
@@ -71,11 +72,11 @@ export class Adapter extends EventEmitter {
       if (!members) {
         members = new Set();
         this.rooms.set(room, members);
-        this.emit("create-room", room);
+        this.#roomEvent("create-room", room);
       }
       if (!members.has(id)) {
         members.add(id);
-        this.emit("join-room", room, id);
+        this.#roomEvent("join-room", room, id);
       }
     }
   }
@@ -95,8 +96,22 @@ export class Adapter extends EventEmitter {
   #leave(room: Room, id: SocketId): void {
     const members = this.#members(room);
     if (!members || !members.delete(id)) return;
-    this.emit("leave-room", room, id);
-    if (members.size === 0 && this.rooms.delete(room)) this.emit("delete-room", room);
+    this.#roomEvent("leave-room", room, id);
+    if (members.size === 0 && this.rooms.delete(room)) this.#roomEvent("delete-room", room);
+  }
+
+  /**
+   * Emits a room event. A listener that throws does not stop the change
+   * under way (the maps must keep mirroring each other): its exception is
+   * raised again once the change is done.
+   */
+  #roomEvent(event: string, room: Room, id?: SocketId): void {
+    try {
+      if (id === undefined) this.emit(event, room);
+      else this.emit(event, room, id);
+    } catch (err) {
+      rethrowLater(err);
+    }
   }
 
   /*

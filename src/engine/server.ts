@@ -7,6 +7,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:
 import type { Duplex } from "node:stream";
 import { logger } from "../core/debug.js";
 import { generateId } from "../core/ids.js";
+import { rejectLater, rethrowLater } from "../core/rethrow.js";
 import { sessionCookie } from "./cookie.js";
 import { corsMiddleware } from "./cors.js";
 import {
@@ -235,7 +236,11 @@ export class Server extends EventEmitter implements EngineContext {
       const hint = typeof context?.hint === "string" ? ` (${context.hint})` : "";
       log("refusing request %s: code %d, %s%s", req.url, code, ErrorMessages[code], hint);
     }
-    this.emit("connection_error", { req, code, message: ErrorMessages[code], context });
+    try {
+      this.emit("connection_error", { req, code, message: ErrorMessages[code], context });
+    } catch (err) {
+      rethrowLater(err);
+    }
   }
 
   /** An upgrade of an existing session: 101, then either an upgrade attempt or an immediate close. */
@@ -360,7 +365,7 @@ export class Server extends EventEmitter implements EngineContext {
     const session = this.#register(new Socket(id, this, transport, req, protocol));
     // The GET is answered right here with the open packet (and initialPacket).
     transport.onRequest(req, res);
-    if (session.readyState === "open") this.emit("connection", session);
+    if (session.readyState === "open") this.#emitConnection(session);
   }
 
   #openWebSocket(
@@ -380,8 +385,20 @@ export class Server extends EventEmitter implements EngineContext {
       }
       const session = this.#register(new Socket(id, this, transport, req, protocol));
       session.flushNow();
-      if (session.readyState === "open") this.emit("connection", session);
+      if (session.readyState === "open") this.#emitConnection(session);
     });
+  }
+
+  /**
+   * engine.io's handshake is an async function: what a "connection" listener
+   * throws surfaces as an unhandled rejection there, and the session lives on.
+   */
+  #emitConnection(session: Socket): void {
+    try {
+      this.emit("connection", session);
+    } catch (err) {
+      rejectLater(err);
+    }
   }
 
   #register(session: Socket): Socket {
@@ -402,19 +419,27 @@ export class Server extends EventEmitter implements EngineContext {
 
   /** Cookie (handshake), `initial_headers` and `headers` for a polling response. @internal */
   emitResponseHeaders(headers: OutgoingHttpHeaders, req: IncomingMessage, sid: string | undefined): void {
-    if (!queryOf(req).sid) {
-      if (this.opts.cookie && sid !== undefined) headers["Set-Cookie"] = [sessionCookie(this.opts.cookie, sid)];
-      this.emit("initial_headers", headers, req);
+    if (!queryOf(req).sid && this.opts.cookie && sid !== undefined) {
+      headers["Set-Cookie"] = [sessionCookie(this.opts.cookie, sid)];
     }
-    this.emit("headers", headers, req);
+    this.#emitHeaders(headers, req);
+  }
+
+  /** `initial_headers` (handshakes) and `headers`; a throwing listener does not stop the response. */
+  #emitHeaders(headers: OutgoingHttpHeaders, req: IncomingMessage): void {
+    try {
+      if (!queryOf(req).sid) this.emit("initial_headers", headers, req);
+      this.emit("headers", headers, req);
+    } catch (err) {
+      rethrowLater(err);
+    }
   }
 
   /** ws is about to write a 101: add the middlewares' headers and those of the header events. */
   #onWsHeaders = (lines: string[], req: IncomingMessage): void => {
     const headers = upgradeHeaders.get(req) ?? Object.create(null);
     upgradeHeaders.delete(req);
-    if (!queryOf(req).sid) this.emit("initial_headers", headers, req);
-    this.emit("headers", headers, req);
+    this.#emitHeaders(headers, req);
     for (const name of Object.keys(headers)) {
       const value = headers[name];
       if (value === undefined) continue;

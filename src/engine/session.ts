@@ -7,12 +7,17 @@
  * event-loop turn. Invariant: packets only ever leave through the current
  * transport, in queue order, so nothing is lost or reordered across an
  * upgrade (the queue waits while neither transport can take it).
+ *
+ * Listeners are the application's: an exception thrown by one is raised
+ * again from a fresh stack (core/rethrow.ts) once the session's own work
+ * is done, and never closes the session.
  */
 import { EventEmitter } from "node:events";
 import type { IncomingMessage } from "node:http";
 import { logger } from "../core/debug.js";
 import { useLightListenerStore } from "../core/listener-store.js";
 import { initTimerEntry, timers, type TimerEntry } from "../core/timers.js";
+import { rethrowLater } from "../core/rethrow.js";
 import type { RawData, SendOptions } from "../core/types.js";
 import { scheduleFlush, type Flushable } from "./flush-scheduler.js";
 import type { DecodedPacket, Packet, PacketType } from "./packet.js";
@@ -195,7 +200,15 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
 
   #enqueue(type: PacketType, data: RawData | undefined, options: SendOptions | undefined, cb?: () => void): void {
     const packet: Packet = { type, data, options: options ?? DEFAULT_OPTIONS };
-    if (this.listenerCount("packetCreate") > 0) this.emit("packetCreate", packet);
+    if (this.listenerCount("packetCreate") > 0) {
+      try {
+        this.emit("packetCreate", packet);
+      } catch (err) {
+        // The packet still goes out: it may be a ping or a CONNECT reply the connection depends on.
+        rethrowLater(err);
+      }
+      if (this.readyState === "closed") return;
+    }
     this.#queue.push(packet);
     const size = data === undefined ? 1 : data.length + 1;
     this.#queueBytes += size;
@@ -226,9 +239,14 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
     if (this.readyState === "closed" || this.#queue.length === 0) return;
     const transport = this.transport;
     if (!transport.writable) return;
+    // A "flush" listener may still add packets: they join this batch.
     const packets = this.#queue;
-    this.emit("flush", packets);
-    this.server.emit("flush", this, packets);
+    try {
+      this.emit("flush", packets);
+      this.server.emit("flush", this, packets);
+    } catch (err) {
+      rethrowLater(err);
+    }
     this.#queue = [];
     this.#queueBytes = 0;
     const callbacks = this.#callbacks;
@@ -237,8 +255,12 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
     this.#closeAfterFlush = false;
     if (log.enabled) log("flushing %d packet(s) to %s over %s", packets.length, this.id, transport.name);
     transport.send(packets, callbacks, closeAfter);
-    this.emit("drain");
-    this.server.emit("drain", this);
+    try {
+      this.emit("drain");
+      this.server.emit("drain", this);
+    } catch (err) {
+      rethrowLater(err);
+    }
   }
 
   /** Heartbeat deadline. @internal */
@@ -268,7 +290,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
       return;
     }
     if (this.readyState !== "open") return;
-    if (this.listenerCount("packet") > 0) this.emit("packet", packet);
+    if (this.listenerCount("packet") > 0) this.#notify("packet", packet);
     // engine.io 6.6.12: traffic while a pong is due extends the deadline once.
     if (this.#heartbeat === HB_AWAIT_PONG && !this.#pongGrace && packet.type !== "pong") {
       this.#pongGrace = true;
@@ -279,8 +301,17 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
         const counters = this.server.counters;
         counters.packetsIn++;
         counters.bytesIn += packet.data === undefined ? 0 : packet.data.length;
-        this.emit("data", packet.data);
-        this.emit("message", packet.data);
+        // The io layer's "data" listener raises what the application throws itself.
+        try {
+          this.emit("data", packet.data);
+        } catch (err) {
+          rethrowLater(err);
+        }
+        try {
+          this.emit("message", packet.data);
+        } catch (err) {
+          rethrowLater(err);
+        }
         break;
       }
       case "pong":
@@ -290,13 +321,13 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
           this.#heartbeat = HB_AWAIT_PING_TIME;
           timers.arm(this, this.server.opts.pingInterval);
         }
-        this.emit("heartbeat");
+        this.#notify("heartbeat");
         break;
       case "ping":
         if (this.protocol === 4) return this.#onClose("transport error", transportError("invalid heartbeat direction"));
         timers.arm(this, this.server.opts.pingInterval + this.server.opts.pingTimeout);
         this.#sendPacket("pong", undefined, undefined);
-        this.emit("heartbeat");
+        this.#notify("heartbeat");
         break;
       case "error":
         this.#onClose("parse error", undefined, { code: "parse_error", rule: "an Engine.IO packet that cannot be decoded" });
@@ -324,7 +355,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
     if (this.#queue.length > 0) this.flushNow();
     else if (this.#upgrade?.probed) this.#releasePoll();
     // A backed-up socket drained with nothing queued behind it: bufferedAmount fell.
-    else if (transport.name === "websocket") this.emit("drain");
+    else if (transport.name === "websocket") this.#notify("drain");
   }
 
   /** @internal */
@@ -354,7 +385,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
   #onUpgradePacket(attempt: UpgradeAttempt, packet: DecodedPacket): void {
     if (packet.type === "ping" && packet.data === "probe") {
       attempt.transport.send([{ type: "pong", data: "probe" }], null, false);
-      this.emit("upgrading", attempt.transport);
+      this.#notify("upgrading", attempt.transport);
       attempt.probed = true;
       this.#releasePoll();
     } else if (packet.type === "upgrade" && (this.readyState === "open" || this.readyState === "closing")) {
@@ -369,7 +400,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
       previous.discard();
       previous.close();
       if (log.enabled) log("%s upgraded to %s", this.id, this.transport.name);
-      this.emit("upgrade", this.transport);
+      this.#notify("upgrade", this.transport);
       // Closing: nothing can be queued any more; if the queue already left
       // on polling, the close is due now.
       if (this.readyState === "closing" && this.#queue.length === 0) this.transport.close();
@@ -429,7 +460,16 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
     }
     this.server.onSessionClose(this);
     this.server.counters.closed(cause.code, cause.transport);
-    this.emit("close", reason, withCause(description, cause));
+    this.#notify("close", reason, withCause(description, cause));
+  }
+
+  /** Emits an event; a listener's exception is raised again later and the session's work goes on. */
+  #notify(event: string, ...args: unknown[]): void {
+    try {
+      this.emit(event, ...args);
+    } catch (err) {
+      rethrowLater(err);
+    }
   }
 
 }

@@ -4,6 +4,7 @@
  * (GET → real upgrade for websocket → allowRequest).
  */
 import type { IncomingMessage } from "node:http";
+import { rethrowLater } from "../core/rethrow.js";
 import { ErrorCodes, type ErrorCode, type ErrorContext } from "./errors.js";
 import { SUPPORTED_TRANSPORTS, type ResolvedOptions, type Transport as TransportName } from "./options.js";
 import type { Socket } from "./session.js";
@@ -144,10 +145,11 @@ export function verifyRequest(scope: VerifyScope, req: IncomingMessage, upgrade:
       else fn();
     });
   } catch (err) {
-    // A throwing hook refuses the handshake rather than taking the server down.
+    // The hook's exception is the application's (engine.io lets it escape); the request is refused meanwhile.
     if (!answered) {
       answered = true;
       fn(ErrorCodes.FORBIDDEN, { error: err });
     }
+    rethrowLater(err);
   }
 }

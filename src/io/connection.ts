@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { logger } from "../core/debug.js";
+import { rethrowLater } from "../core/rethrow.js";
 import { initTimerEntry, timers, type TimerEntry } from "../core/timers.js";
 import type { SendOptions } from "../core/types.js";
 import type { Socket as EngineSocket } from "../engine/index.js";
@@ -280,29 +281,46 @@ export class Connection {
   }
 
   /**
-   * Invalid input, and (as in socket.io) an exception thrown by a listener
-   * the packet reached synchronously, close the connection.
+   * Invalid input closes the connection. What the application throws while a
+   * packet is delivered (handlers, ack callbacks, middlewares, listeners) is
+   * not invalid input: #handleDecoded raises it again, the connection stays.
    */
   #handleData(data: string | Buffer): void {
-    try {
-      const decoder = this.#decoder;
-      if (decoder !== null) {
+    const decoder = this.#decoder;
+    if (decoder !== null) {
+      // A custom Decoder emits "decoded" synchronously; #handleDecoded throws nothing back into it.
+      try {
         decoder.add(data);
-        return;
+      } catch (err) {
+        this.#handleError(err as Error);
       }
-      const decoded = decodeMessage(data, this.#pending, undefined, DEFAULT_MAX_ATTACHMENTS);
-      if (decoded instanceof PendingBinary) {
-        this.#pending = decoded;
-        return;
-      }
-      this.#pending = null;
-      this.#handleDecoded(decoded);
+      return;
+    }
+    let decoded: Packet | PendingBinary;
+    try {
+      decoded = decodeMessage(data, this.#pending, undefined, DEFAULT_MAX_ATTACHMENTS);
     } catch (err) {
       this.#handleError(err as Error);
+      return;
     }
+    if (decoded instanceof PendingBinary) {
+      this.#pending = decoded;
+      return;
+    }
+    this.#pending = null;
+    this.#handleDecoded(decoded);
   }
 
   #handleDecoded(packet: Packet): void {
+    try {
+      this.#route(packet);
+    } catch (err) {
+      // socket.io delivers each packet from a fresh tick: an exception of the application's is uncaught there.
+      rethrowLater(err);
+    }
+  }
+
+  #route(packet: Packet): void {
     let name: string;
     let auth: any;
     if (this.conn.protocol === 3) {

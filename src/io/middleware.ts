@@ -1,8 +1,11 @@
 /**
  * Runs `fns` in order with `(arg, next)`; `done(err)` runs once, after the
  * last middleware called `next()` or as soon as one calls `next(err)`.
- * A middleware that throws counts as `next(err)`. With no middleware `done`
- * runs synchronously.
+ * With no middleware `done` runs synchronously.
+ *
+ * A middleware that throws is the application's error, not a refusal: the
+ * exception propagates to whoever ran the middleware (as in socket.io), and
+ * the chain only goes on if that middleware still calls `next()`.
  */
 export function runMiddlewares<A>(
   fns: ReadonlyArray<(arg: A, next: (err?: Error) => void) => void>,
@@ -22,18 +25,11 @@ export function runMiddlewares<A>(
     }
     const fn = list[index++];
     let called = false;
-    try {
-      fn(arg, (e?: Error) => {
-        if (called) return; // each middleware's next() counts once
-        called = true;
-        next(e);
-      });
-    } catch (e) {
-      if (!called) {
-        called = true;
-        next(e instanceof Error ? e : new Error(String(e)));
-      }
-    }
+    fn(arg, (e?: Error) => {
+      if (called) return; // each middleware's next() counts once
+      called = true;
+      next(e);
+    });
   };
   next();
 }

@@ -1,5 +1,6 @@
 import { logger } from "../core/debug.js";
 import { invalidOption } from "../core/errors.js";
+import { rejectLater, rethrowLater } from "../core/rethrow.js";
 import type { Adapter } from "../adapter/adapter.js";
 import type { Room, SocketId } from "../adapter/types.js";
 import { BroadcastOperator, type RemoteSocket } from "./broadcast-operator.js";
@@ -259,19 +260,35 @@ export class Namespace<
     onConnected: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
   ): void {
     this._preConnectSockets.set(socket.id, socket);
-    runMiddlewares(this._fns, socket, (err?: ExtendedError) => {
-      // Middlewares may have been asynchronous: the connection may be gone.
-      this._preConnectSockets.delete(socket.id);
-      if (client.conn.readyState !== "open") {
+    // 0: middlewares running, 1: they finished, 2: one threw first (the attempt is dropped).
+    let state = 0;
+    try {
+      runMiddlewares(this._fns, socket, (err?: ExtendedError) => {
+        if (state === 2) return;
+        state = 1;
+        // Middlewares may have been asynchronous: the connection may be gone.
+        this._preConnectSockets.delete(socket.id);
+        if (client.conn.readyState !== "open") {
+          socket.cleanup();
+          return;
+        }
+        if (err) {
+          this.#refuse(socket, client, err);
+          return;
+        }
+        this.#connected(socket, client, onConnected);
+      });
+    } catch (err) {
+      // The application's error: socket.io runs middlewares inside an async
+      // function, so it surfaces as an unhandled rejection. The client gets
+      // no answer, as with socket.io, but nothing is kept for it.
+      if (state === 0) {
+        state = 2;
+        this._preConnectSockets.delete(socket.id);
         socket.cleanup();
-        return;
       }
-      if (err) {
-        this.#refuse(socket, client, err);
-        return;
-      }
-      this.#connected(socket, client, onConnected);
-    });
+      rejectLater(err);
+    }
   }
 
   #connected(
@@ -286,8 +303,12 @@ export class Namespace<
     if ((facts.mask & FACT_CONNECTION) !== 0) {
       facts.connection({ socket, namespace: this.name, transport: socket.conn.transport.name, recovered: socket.recovered });
     }
-    this.emitReserved("connect", socket);
-    this.emitReserved("connection", socket);
+    try {
+      this.emitReserved("connect", socket);
+      this.emitReserved("connection", socket);
+    } catch (err) {
+      rethrowLater(err);
+    }
   }
 
   #refuse(socket: Socket<any, any, any, any>, client: Connection, err: ExtendedError): void {
@@ -303,7 +324,11 @@ export class Namespace<
 
   /** @internal `new_namespace` is emitted on the main namespace, where `io.on` listens. */
   emitNewNamespace(nsp: Namespace<any, any, any, any>): void {
-    this.emitUntyped("new_namespace", nsp);
+    try {
+      this.emitUntyped("new_namespace", nsp);
+    } catch (err) {
+      rethrowLater(err);
+    }
   }
 
   /** @internal */

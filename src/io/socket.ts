@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { generateId } from "../core/ids.js";
+import { rethrowLater } from "../core/rethrow.js";
 import type { Adapter } from "../adapter/adapter.js";
 import type { BroadcastFlags, Room, Session, SocketId } from "../adapter/types.js";
 import { BroadcastOperator } from "./broadcast-operator.js";
@@ -341,11 +342,20 @@ export class Socket<
   /** @internal The CONNECT reply; from now on packets flow. */
   onConnect(): void {
     this.connected = true;
-    this.join(this.id);
+    try {
+      this.join(this.id);
+    } catch (err) {
+      // An adapter "create-room"/"join-room" listener threw: the CONNECT reply still goes out.
+      rethrowLater(err);
+    }
     sendConnectReply(this);
   }
 
-  /** @internal A decoded packet for this namespace. */
+  /**
+   * @internal A decoded packet for this namespace. Listeners, middlewares and
+   * ack callbacks run synchronously from here: an exception they throw
+   * propagates to the caller (the connection re-raises it).
+   */
   onPacket(packet: Packet): void {
     switch (packet.type) {
       case PacketType.EVENT:
@@ -368,7 +378,7 @@ export class Socket<
   /** @internal Reports an error to the application's "error" listeners. */
   onError(err: Error): void {
     // An unhandled "error" must never crash the process.
-    if (this.listenerCount("error") > 0) this.emitReserved("error", err);
+    if (this.listenerCount("error") > 0) this.#emitSafely("error", err);
   }
 
   /**
@@ -384,7 +394,8 @@ export class Socket<
       description = withCause(description, cause);
     }
     this.nsp.counters.disconnects[cause.code][cause.transport]++;
-    this.emitReserved("disconnecting", reason, description);
+    // A throwing listener must not leave the socket half closed (in its rooms, still "connected").
+    this.#emitSafely("disconnecting", reason, description);
     let persisted: unknown;
     if (this.pid !== undefined && RECOVERABLE_DISCONNECT_REASONS.has(reason)) {
       persisted = this.adapter.persistSession({ sid: this.id, pid: this.pid, rooms: [...this.rooms], data: this.data });
@@ -395,7 +406,7 @@ export class Socket<
     if ((facts.mask & FACT_DISCONNECT) !== 0) {
       facts.disconnect({ socket: this, namespace: this.nsp.name, reason, cause: cause as DisconnectCause });
     }
-    this.emitReserved("disconnect", reason, description);
+    this.#emitSafely("disconnect", reason, description);
     return persisted;
   }
 
@@ -407,8 +418,22 @@ export class Socket<
   /** @internal Leaves every room and the namespace; joins become no-ops. */
   cleanup(): void {
     this.#closed = true;
-    this.adapter.delAll(this.id);
+    try {
+      this.adapter.delAll(this.id);
+    } catch (err) {
+      // An adapter "leave-room"/"delete-room" listener threw.
+      rethrowLater(err);
+    }
     this.nsp.removeSocket(this);
+  }
+
+  /** Emits a reserved event; a listener's exception is raised again later, the caller goes on. */
+  #emitSafely(ev: keyof SocketReservedEventsMap, ...args: unknown[]): void {
+    try {
+      (this.emitReserved as (ev: string, ...args: unknown[]) => boolean)(ev, ...args);
+    } catch (err) {
+      rethrowLater(err);
+    }
   }
 
   #hooksOf(): SocketHooks {

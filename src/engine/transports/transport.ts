@@ -5,6 +5,7 @@
  * session or per packet.
  */
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
+import { rethrowLater } from "../../core/rethrow.js";
 import type { DecodedPacket, Packet } from "../packet.js";
 import type { ResolvedOptions } from "../options.js";
 
@@ -109,9 +110,7 @@ export function runCallbacks(callbacks: Array<(transport?: Transport) => void>, 
     try {
       callbacks[i](transport);
     } catch (err) {
-      process.nextTick(() => {
-        throw err;
-      });
+      rethrowLater(err);
     }
   }
 }
