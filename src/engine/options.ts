@@ -33,7 +33,12 @@ export interface EngineOptions {
    * @default 10000
    */
   upgradeTimeout?: number;
-  /** Largest accepted POST body / WebSocket message in bytes; advertised as maxPayload. @default 1e6 */
+  /**
+   * Largest POST body / WebSocket message accepted from a client, in bytes;
+   * advertised as maxPayload. Messages to clients are not bounded by it (as
+   * with engine.io); maxBufferedBytes judges those.
+   * @default 1e6
+   */
   maxHttpBufferSize?: number;
   /** Decide whether a handshake is accepted: `cb(errMessage, success)`. @default none */
   allowRequest?: (req: IncomingMessage, fn: (err: string | null | undefined, success: boolean) => void) => void;
@@ -68,10 +73,22 @@ export interface EngineOptions {
   /** Accept Engine.IO v3 clients (socket.io-client v2). @default false */
   allowEIO3?: boolean;
   /**
-   * Largest number of bytes waiting for one client (queued, or handed to the
-   * socket and not yet taken by the kernel). Past it the session closes with
-   * the reason "buffer overflow"; volatile messages are already dropped past
-   * half of it. Strings count one byte per UTF-16 code unit. tidewire only.
+   * Bound of the backlog a client does not drain: bytes waiting for it,
+   * queued or handed to the socket and not yet taken by the kernel.
+   *
+   * What the application writes to a client between two flushes (one
+   * event-loop turn) is one write. Its packets are judged by what earlier
+   * writes left that the client has not drained, never by their own size:
+   * over this limit, the session closes with the reason "buffer overflow".
+   * A write that takes the backlog past the limit is admitted whole (a
+   * client that reads gets messages of any size) and is the large write:
+   * what remains of it is not counted until it has drained, so packets may
+   * follow it. A client that stops reading costs at most this limit plus
+   * two writes (the large one and the one under way).
+   *
+   * Volatile packets are dropped while what waits for the client, the large
+   * write aside, is over half of the limit (or the transport cannot take
+   * them). Strings count one byte per UTF-16 code unit. tidewire only.
    * @default 4194304 (4 MiB)
    */
   maxBufferedBytes?: number;

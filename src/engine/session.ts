@@ -7,6 +7,7 @@
  * event-loop turn. Invariant: packets only ever leave through the current
  * transport, in queue order, so nothing is lost or reordered across an
  * upgrade (the queue waits while neither transport can take it).
+ * The queue and its bound (maxBufferedBytes) are in ./outbound-queue.ts.
  *
  * Listeners are the application's: an exception thrown by one is raised
  * again from a fresh stack (core/rethrow.ts) once the session's own work
@@ -20,6 +21,7 @@ import { initTimerEntry, timers, type TimerEntry } from "../core/timers.js";
 import { rethrowLater } from "../core/rethrow.js";
 import type { RawData, SendOptions } from "../core/types.js";
 import { scheduleFlush, type Flushable } from "./flush-scheduler.js";
+import { OutboundQueue, overflowError } from "./outbound-queue.js";
 import type { DecodedPacket, Packet, PacketType } from "./packet.js";
 import type { Server } from "./server.js";
 import type { Transport, TransportHost } from "./transports/transport.js";
@@ -76,10 +78,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
   upgrading = false;
   upgraded = false;
 
-  #queue: Packet[] = [];
-  /** Bytes in #queue (strings counted in UTF-16 code units). */
-  #queueBytes = 0;
-  #callbacks: Array<() => void> | null = null;
+  readonly #out = new OutboundQueue();
   #closeAfterFlush = false;
   #heartbeat = HB_IDLE;
   /** v4: whether the pong deadline was already extended once for this ping. */
@@ -134,7 +133,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
 
   /** Bytes queued and not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.#queueBytes + this.transport.pendingBytes;
+    return this.#out.bytes + this.transport.pendingBytes;
   }
 
   /**
@@ -174,7 +173,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
     }
     if (this.readyState !== "open") return;
     this.readyState = "closing";
-    if (this.#queue.length === 0) {
+    if (this.#out.packets.length === 0) {
       this.#abortUpgrade();
       this.transport.close();
       return;
@@ -186,19 +185,35 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
     if (this.transport.writable) this.flushNow();
   }
 
-  #sendPacket(type: PacketType, data: RawData | undefined, options: SendOptions | undefined, cb?: () => void): void {
+  /**
+   * Whether a volatile packet is dropped now: the transport cannot take it,
+   * or the backlog the slow-consumer rule counts is over half of
+   * maxBufferedBytes. @internal
+   */
+  dropsVolatile(): boolean {
+    const transport = this.transport;
+    return !transport.writable || this.#out.waiting(transport) > this.server.opts.maxBufferedBytes / 2;
+  }
+
+  #sendPacket(type: PacketType, data: string | Buffer | undefined, options: SendOptions | undefined, cb?: () => void): void {
     if (this.readyState !== "open") return;
-    if (
-      options?.volatile &&
-      (!this.transport.writable || this.bufferedAmount > this.server.opts.maxBufferedBytes / 2)
-    ) {
+    if (options?.volatile && this.dropsVolatile()) {
       if (log.enabled) log("dropping volatile packet for %s", this.id);
       return;
     }
     this.#enqueue(type, data, options, cb);
   }
 
-  #enqueue(type: PacketType, data: RawData | undefined, options: SendOptions | undefined, cb?: () => void): void {
+  #enqueue(type: PacketType, data: string | Buffer | undefined, options: SendOptions | undefined, cb?: () => void): void {
+    const max = this.server.opts.maxBufferedBytes;
+    const backlog = this.#out.backlog(this.transport);
+    if (backlog > max) {
+      return this.#onClose("buffer overflow", overflowError(backlog, max), {
+        code: "buffer_overflow",
+        queuedBytes: backlog,
+        limitBytes: max,
+      });
+    }
     const packet: Packet = { type, data, options: options ?? DEFAULT_OPTIONS };
     if (this.listenerCount("packetCreate") > 0) {
       try {
@@ -209,52 +224,38 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
       }
       if (this.readyState === "closed") return;
     }
-    this.#queue.push(packet);
-    const size = data === undefined ? 1 : data.length + 1;
-    this.#queueBytes += size;
+    this.#out.push(packet, cb);
     if (type === "message") {
       const counters = this.server.counters;
       counters.packetsOut++;
-      counters.bytesOut += size - 1;
-    }
-    if (cb !== undefined) (this.#callbacks ??= []).push(cb);
-    const max = this.server.opts.maxBufferedBytes;
-    if (this.#queueBytes + this.transport.pendingBytes > max) {
-      const queued = this.#queueBytes + this.transport.pendingBytes;
-      this.#onClose(
-        "buffer overflow",
-        new Error(
-          `${queued} bytes are waiting for this client, more than maxBufferedBytes (${max}): ` +
-            "it does not read fast enough. Raise maxBufferedBytes or send less to slow clients.",
-        ),
-        { code: "buffer_overflow", queuedBytes: queued, limitBytes: max },
-      );
-      return;
+      counters.bytesOut += data === undefined ? 0 : data.length;
     }
     scheduleFlush(this);
   }
 
   /** Hands the whole queue to the transport if it can take it now. @internal */
   flushNow(): void {
-    if (this.readyState === "closed" || this.#queue.length === 0) return;
+    const out = this.#out;
+    if (this.readyState === "closed" || out.packets.length === 0) return;
     const transport = this.transport;
-    if (!transport.writable) return;
+    if (!transport.writable) {
+      out.hold(transport, this.server.opts.maxBufferedBytes);
+      return;
+    }
     // A "flush" listener may still add packets: they join this batch.
-    const packets = this.#queue;
+    const packets = out.packets;
     try {
       this.emit("flush", packets);
       this.server.emit("flush", this, packets);
     } catch (err) {
       rethrowLater(err);
     }
-    this.#queue = [];
-    this.#queueBytes = 0;
-    const callbacks = this.#callbacks;
-    this.#callbacks = null;
+    const callbacks = out.callbacks;
+    out.take(transport, this.server.opts.maxBufferedBytes);
     const closeAfter = this.#closeAfterFlush;
     this.#closeAfterFlush = false;
     if (log.enabled) log("flushing %d packet(s) to %s over %s", packets.length, this.id, transport.name);
-    transport.send(packets, callbacks, closeAfter);
+    transport.send(packets, callbacks, closeAfter, out.largeFrom, out.largeTo);
     try {
       this.emit("drain");
       this.server.emit("drain", this);
@@ -352,7 +353,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
   /** @internal */
   onTransportReady(transport: Transport): void {
     if (transport !== this.transport) return;
-    if (this.#queue.length > 0) this.flushNow();
+    if (this.#out.packets.length > 0) this.flushNow();
     else if (this.#upgrade?.probed) this.#releasePoll();
     // A backed-up socket drained with nothing queued behind it: bufferedAmount fell.
     else if (transport.name === "websocket") this.#notify("drain");
@@ -394,6 +395,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
       this.upgrading = false;
       const previous = this.transport;
       this.transport = attempt.transport;
+      this.#out.transportChanged();
       this.upgraded = true;
       this.server.counters.upgrades++;
       previous.host = null;
@@ -403,7 +405,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
       this.#notify("upgrade", this.transport);
       // Closing: nothing can be queued any more; if the queue already left
       // on polling, the close is due now.
-      if (this.readyState === "closing" && this.#queue.length === 0) this.transport.close();
+      if (this.readyState === "closing" && this.#out.packets.length === 0) this.transport.close();
       else this.flushNow();
     } else {
       this.#abortUpgrade();
@@ -417,7 +419,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
   #releasePoll(): void {
     const transport = this.transport;
     if (transport.name !== "polling" || !transport.writable) return;
-    if (this.#queue.length > 0) this.flushNow();
+    if (this.#out.packets.length > 0) this.flushNow();
     else transport.send([NOOP], null, false);
   }
 
@@ -444,9 +446,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
     timers.disarm(this);
     this.#heartbeat = HB_IDLE;
     this.#abortUpgrade();
-    this.#queue = [];
-    this.#queueBytes = 0;
-    this.#callbacks = null;
+    this.#out.clear();
     this.#closeAfterFlush = false;
     const transport = this.transport;
     if (reason === "buffer overflow") {

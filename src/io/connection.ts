@@ -136,7 +136,7 @@ export class Connection {
     const conn = this.conn;
     // Volatile: the engine drops single messages itself; a header and its
     // attachments are judged here, together, by the same rule.
-    if (opts.volatile && (!conn.transport.writable || (encoded.length > 1 && this.#nearlyFull()))) return;
+    if (opts.volatile && (!conn.transport.writable || (encoded.length > 1 && this.#dropsVolatile()))) return;
     const caches = opts.caches;
     if (encoded.length === 1) {
       const send: SendOptions = {
@@ -153,10 +153,10 @@ export class Connection {
     }
   }
 
-  /** Whether over half of the engine's outbound buffer is in use (volatile packets are dropped then). */
-  #nearlyFull(): boolean {
-    const max = (this.conn.server?.opts as { maxBufferedBytes?: number } | undefined)?.maxBufferedBytes;
-    return max !== undefined && this.conn.bufferedAmount > max / 2;
+  /** The engine's own rule for volatile packets (an engine bound with `io.bind()` may have none). */
+  #dropsVolatile(): boolean {
+    const conn = this.conn as Partial<Pick<EngineSocket, "dropsVolatile">>;
+    return typeof conn.dropsVolatile === "function" && conn.dropsVolatile();
   }
 
   /**

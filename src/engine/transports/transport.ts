@@ -69,13 +69,29 @@ export abstract class Transport {
   abstract get pendingBytes(): number;
 
   /**
+   * What remains in `pendingBytes` of the last large write given to
+   * `send()`: the slow-consumer rule does not count it (../outbound-queue.ts).
+   */
+  get largePendingBytes(): number {
+    return 0;
+  }
+
+  /**
    * Writes `packets` (in one write where the transport allows it). `callbacks`
    * run once they have been handed to the kernel. With `closeAfter`, the
    * transport closes behind them (polling: the close packet waits for the
-   * next GET).
+   * next GET). `packets[largeFrom..largeTo]`, when given, are the large
+   * write: the transport reports what remains of them in
+   * `largePendingBytes` until they have drained.
    * @internal
    */
-  abstract send(packets: Packet[], callbacks: Array<() => void> | null, closeAfter: boolean): void;
+  abstract send(
+    packets: Packet[],
+    callbacks: Array<() => void> | null,
+    closeAfter: boolean,
+    largeFrom?: number,
+    largeTo?: number,
+  ): void;
 
   /** Orderly close; the host hears `onTransportClose` when it is done. */
   abstract close(): void;

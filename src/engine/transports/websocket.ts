@@ -59,8 +59,13 @@ export class WebSocketTransport extends Transport implements FrameSink {
   /** Pongs written since the socket last had nothing buffered. */
   #pendingPongs = 0;
   #closeTimer: NodeJS.Timeout | null = null;
+  /** Bytes ever handed to the socket; minus its writableLength, the bytes the kernel took. */
+  #written = 0;
+  /** Where the frames of the last large write end in that byte count, and their size. */
+  #largeEnd = 0;
+  #largeSize = 0;
   /** Callback batches of writes, in write order (net.Socket completes writes in order). */
-  #written: Array<Array<() => void>> | null = null;
+  #writtenCallbacks: Array<Array<() => void>> | null = null;
   #onWritten: ((err?: Error | null) => void) | null = null;
 
   /** Takes over `raw` after the 101 was written; `head` is what the client sent after its request. */
@@ -123,29 +128,43 @@ export class WebSocketTransport extends Transport implements FrameSink {
     return this.#raw.writableLength ?? 0;
   }
 
-  send(packets: Packet[], callbacks: Array<() => void> | null, closeAfter: boolean): void {
+  override get largePendingBytes(): number {
+    // A chunk leaves writableLength once the kernel took all of it: it counts whole until then.
+    const left = this.#largeEnd - (this.#written - (this.#raw.writableLength ?? 0));
+    return left <= 0 ? 0 : left < this.#largeSize ? left : this.#largeSize;
+  }
+
+  send(packets: Packet[], callbacks: Array<() => void> | null, closeAfter: boolean, largeFrom = -1, largeTo = -1): void {
     if (this.readyState !== "open") return;
-    this.#writeFrames(packets, callbacks);
+    this.#writeFrames(packets, callbacks, largeFrom, largeTo);
     if (this.#raw.writableNeedDrain) this.writable = false;
     if (closeAfter) this.close();
   }
 
-  #writeFrames(packets: Packet[], callbacks: Array<() => void> | null): void {
+  #writeFrames(packets: Packet[], callbacks: Array<() => void> | null, largeFrom: number, largeTo: number): void {
     const raw = this.#raw;
     // Nothing may follow a close frame, ours or the client's (§5.5.1).
     if (this.#closing !== 0 || !raw.writable) return;
-    let onWritten: ((err?: Error | null) => void) | undefined;
-    if (callbacks !== null) {
-      (this.#written ??= []).push(callbacks);
-      onWritten = this.#onWritten ??= (err) => this.#handleWritten(err);
-    }
     if (packets.length === 1 && !needsSplit(packets[0], this)) {
-      raw.write(this.#frame(packets[0]), onWritten);
+      const frame = this.#frame(packets[0]);
+      if (largeFrom === 0) this.#trackLarge(this.#written + frame.length, frame.length);
+      this.#written += frame.length;
+      raw.write(frame, this.#afterWrite(callbacks));
       return;
     }
     const chunks: Buffer[] = [];
     let total = 0;
-    for (let i = 0; i < packets.length; i++) total += this.#pushFrame(packets[i], chunks);
+    let largeSize = 0;
+    for (let i = 0; i < packets.length; i++) {
+      const size = this.#pushFrame(packets[i], chunks);
+      total += size;
+      if (i >= largeFrom && i <= largeTo) {
+        largeSize += size;
+        if (i === largeTo) this.#trackLarge(this.#written + total, largeSize);
+      }
+    }
+    this.#written += total;
+    const onWritten = this.#afterWrite(callbacks);
     if (total <= COPY_LIMIT || chunks.length === 1) {
       // Measured: for small frames one concatenated write costs less CPU than cork/uncork.
       raw.write(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total), onWritten);
@@ -157,6 +176,18 @@ export class WebSocketTransport extends Transport implements FrameSink {
     for (let i = 0; i < last; i++) raw.write(chunks[i]);
     raw.write(chunks[last], onWritten);
     raw.uncork();
+  }
+
+  #trackLarge(end: number, size: number): void {
+    this.#largeEnd = end;
+    this.#largeSize = size;
+  }
+
+  /** The write callback for a batch with send callbacks (they run in write order). */
+  #afterWrite(callbacks: Array<() => void> | null): ((err?: Error | null) => void) | undefined {
+    if (callbacks === null) return undefined;
+    (this.#writtenCallbacks ??= []).push(callbacks);
+    return (this.#onWritten ??= (err) => this.#handleWritten(err));
   }
 
   /** Appends the frame bytes of one packet (binary payloads are not copied); returns their length. */
@@ -205,7 +236,7 @@ export class WebSocketTransport extends Transport implements FrameSink {
   }
 
   #handleWritten(err?: Error | null): void {
-    const callbacks = this.#written?.shift();
+    const callbacks = this.#writtenCallbacks?.shift();
     if (!err && callbacks !== undefined) runCallbacks(callbacks, this);
   }
 
@@ -223,12 +254,13 @@ export class WebSocketTransport extends Transport implements FrameSink {
     if (this.#closing !== 0 || !raw.writable) return;
     // A client that pings without reading the answers would grow the socket's buffer forever.
     if (raw.writableLength === 0) this.#pendingPongs = 0;
-    if (++this.#pendingPongs > MAX_PENDING_PONGS || raw.writableLength > this.#maxBufferedBytes) {
+    const unsent = raw.writableLength - this.largePendingBytes;
+    if (++this.#pendingPongs > MAX_PENDING_PONGS || unsent > this.#maxBufferedBytes) {
       this.#protocolFailure(`more than ${MAX_PENDING_PONGS} pongs wait unsent: the client pings but does not read`);
       this.abort();
       return;
     }
-    raw.write(controlFrame(OPCODE_PONG, payload));
+    this.#write(controlFrame(OPCODE_PONG, payload));
   }
 
   /** @internal FrameSink: the client closes; answer with its code (§5.5.1) and end the connection. */
@@ -264,7 +296,9 @@ export class WebSocketTransport extends Transport implements FrameSink {
   }
 
   #write(frame: Buffer): void {
-    if (this.#raw.writable) this.#raw.write(frame);
+    if (!this.#raw.writable) return;
+    this.#written += frame.length;
+    this.#raw.write(frame);
   }
 
   #armCloseTimer(): void {

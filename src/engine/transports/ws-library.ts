@@ -18,6 +18,14 @@ export class WsLibraryTransport extends Transport {
   readonly #onClose: (code?: number) => void;
   readonly #onError: (err: Error) => void;
   readonly #onDrain: () => void;
+  /**
+   * Payload sizes ever given to ws (UTF-16 units for text: an estimate of the
+   * bytes, as compression makes them smaller anyway), and where the last
+   * large write ends in that count, with its size.
+   */
+  #written = 0;
+  #largeEnd = 0;
+  #largeSize = 0;
 
   constructor(ws: WebSocket, raw: Duplex, protocol: 3 | 4, supportsBinary: boolean) {
     super(protocol, supportsBinary);
@@ -41,26 +49,29 @@ export class WsLibraryTransport extends Transport {
     return this.#ws.bufferedAmount ?? 0;
   }
 
-  send(packets: Packet[], callbacks: Array<() => void> | null, closeAfter: boolean): void {
+  override get largePendingBytes(): number {
+    const left = this.#largeEnd - (this.#written - this.pendingBytes);
+    return left <= 0 ? 0 : left < this.#largeSize ? left : this.#largeSize;
+  }
+
+  send(packets: Packet[], callbacks: Array<() => void> | null, closeAfter: boolean, largeFrom = -1, largeTo = -1): void {
     if (this.readyState !== "open") return;
     const ws = this.#ws;
     if (ws.readyState === 1 /* OPEN */) {
+      let largeSize = 0;
       const last = packets.length - 1;
       for (let i = 0; i <= last; i++) {
         const packet = packets[i];
-        const data = packet.data;
-        let payload: string | Buffer;
-        let binary = false;
-        if (Buffer.isBuffer(data)) {
-          if (!this.supportsBinary) payload = this.protocol === 4 ? encodePacket(packet) : encodePacketV3(packet);
-          else {
-            binary = true;
-            payload = this.protocol === 4 ? data : encodeBinaryPacketV3(packet as Packet & { data: Buffer });
+        const payload = this.#encode(packet);
+        this.#written += payload.length;
+        if (i >= largeFrom && i <= largeTo) {
+          largeSize += payload.length;
+          if (i === largeTo) {
+            this.#largeEnd = this.#written;
+            this.#largeSize = largeSize;
           }
-        } else {
-          payload = PACKET_CODES[packet.type] + (data ?? "");
         }
-        const opts = { binary, compress: packet.options?.compress !== false };
+        const opts = { binary: typeof payload !== "string", compress: packet.options?.compress !== false };
         if (i === last && callbacks !== null) {
           ws.send(payload, opts, (err?: Error) => {
             if (!err) runCallbacks(callbacks, this);
@@ -72,6 +83,13 @@ export class WsLibraryTransport extends Transport {
     }
     if (this.#raw.writableNeedDrain) this.writable = false;
     if (closeAfter) this.close();
+  }
+
+  #encode(packet: Packet): string | Buffer {
+    const data = packet.data;
+    if (!Buffer.isBuffer(data)) return PACKET_CODES[packet.type] + (data ?? "");
+    if (!this.supportsBinary) return this.protocol === 4 ? encodePacket(packet) : encodePacketV3(packet);
+    return this.protocol === 4 ? data : encodeBinaryPacketV3(packet as Packet & { data: Buffer });
   }
 
   #handleDrain(): void {
