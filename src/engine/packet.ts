@@ -41,6 +41,32 @@ export const PACKET_NAMES: readonly PacketType[] = ["open", "close", "ping", "po
 
 export const PARSE_ERROR: ErrorPacket = Object.freeze({ type: "error", data: "parser error" }) as ErrorPacket;
 
+/**
+ * What `send()` / `write()` of a session accept, as engine.io does: text,
+ * binary data (a Buffer, an ArrayBuffer, any typed array or a DataView), or
+ * another value, which is sent as its string form.
+ */
+export type MessageData = string | Buffer | ArrayBuffer | ArrayBufferView | number | bigint | boolean | null | undefined;
+
+/**
+ * The payload of a message as the queue and the transports handle it.
+ * engine.io-parser sends binary views as their bytes (never copied here:
+ * the Buffer shares their memory, as ws does) and writes anything else as
+ * `type + (data || "")`: a falsy value is an empty message, a number its
+ * decimal text. Throws a TypeError for a Symbol (it has no string form).
+ */
+export function toMessageData(data: unknown): string | Buffer | undefined {
+  if (typeof data === "string") return data;
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (!data) return undefined;
+  if (typeof data === "symbol") {
+    throw new TypeError("socket.send() cannot send a Symbol: pass a string, a Buffer or binary data");
+  }
+  return "" + (data as string);
+}
+
 /** Text form of one packet: `<digit><data>`, or `b<base64>` for binary data. */
 export function encodePacket(packet: Packet): string {
   const data = packet.data;

@@ -19,10 +19,10 @@ import { logger } from "../core/debug.js";
 import { useLightListenerStore } from "../core/listener-store.js";
 import { initTimerEntry, timers, type TimerEntry } from "../core/timers.js";
 import { rethrowLater } from "../core/rethrow.js";
-import type { RawData, SendOptions } from "../core/types.js";
+import type { SendOptions } from "../core/types.js";
 import { scheduleFlush, type Flushable } from "./flush-scheduler.js";
 import { OutboundQueue, overflowError } from "./outbound-queue.js";
-import type { DecodedPacket, Packet, PacketType } from "./packet.js";
+import { toMessageData, type DecodedPacket, type MessageData, type Packet, type PacketType } from "./packet.js";
 import type { Server } from "./server.js";
 import type { Transport, TransportHost } from "./transports/transport.js";
 import { UpgradeAttempt, type UpgradeOwner } from "./upgrade.js";
@@ -121,7 +121,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
       undefined,
     );
     const initial = opts.initialPacket;
-    if (initial) this.#enqueue("message", Buffer.isBuffer(initial) ? initial : String(initial), undefined, undefined);
+    if (initial) this.#enqueue("message", toMessageData(initial), undefined, undefined);
     if (protocol === 3) {
       this.#heartbeat = HB_AWAIT_CLIENT_PING;
       timers.arm(this, opts.pingInterval + opts.pingTimeout);
@@ -137,20 +137,23 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
   }
 
   /**
-   * Queues a message. `cb` runs once the batch containing it was handed to
-   * the kernel; it is dropped if the session closes first.
+   * Queues a message: text, binary data (Buffer, ArrayBuffer, typed array,
+   * DataView), or another value sent as its string form (`null`,
+   * `undefined`, `0`, `false` as an empty message), as engine.io does.
+   * `cb` runs once the batch containing it was handed to the kernel; it is
+   * dropped if the session closes first.
    */
-  send(data: RawData, options?: SendOptions | (() => void), callback?: () => void): this {
+  send(data: MessageData, options?: SendOptions | (() => void), callback?: () => void): this {
     if (typeof options === "function") {
       callback = options;
       options = undefined;
     }
-    this.#sendPacket("message", data, options, callback);
+    this.#sendPacket("message", toMessageData(data), options, callback);
     return this;
   }
 
   /** Alias of `send`. */
-  write(data: RawData, options?: SendOptions | (() => void), callback?: () => void): this {
+  write(data: MessageData, options?: SendOptions | (() => void), callback?: () => void): this {
     return this.send(data, options, callback);
   }
 
@@ -255,7 +258,14 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
     const closeAfter = this.#closeAfterFlush;
     this.#closeAfterFlush = false;
     if (log.enabled) log("flushing %d packet(s) to %s over %s", packets.length, this.id, transport.name);
-    transport.send(packets, callbacks, closeAfter, out.largeFrom, out.largeTo);
+    try {
+      transport.send(packets, callbacks, closeAfter, out.largeFrom, out.largeTo);
+    } catch (err) {
+      // Nothing thrown while encoding or writing escapes a flush: it ends this session, with the cause.
+      const message = `could not send ${packets.length} packet(s) to the client: ${(err as Error)?.message ?? err}`;
+      this.#onClose("transport error", transportError(message, err));
+      return;
+    }
     try {
       this.emit("drain");
       this.server.emit("drain", this);

@@ -128,29 +128,31 @@ export class PollingTransport extends Transport implements TimerEntry {
     const req = this.#req;
     const res = this.#res;
     if (req === null || res === null || !this.writable) return;
-    this.writable = false;
     // The close packet never shares a payload with messages: socket.io-client
     // dispatches decoded packets a tick later, so a close read in the same
     // payload would overtake them (a DISCONNECT would read as "transport close").
     const closing = this.#shouldClose;
-    if (closing) {
-      packets.push(CLOSE_PACKET);
-      this.#shouldClose = false;
-      timers.disarm(this);
-    }
+    const batch = closing ? packets.concat(CLOSE_PACKET) : packets;
+    // Encoded before anything changes: if it throws (a payload longer than a
+    // string can be), the GET is still pending for the session's close packet.
     // A text body stays a string: Node then sends the response head and body in one write.
     let body: string | Buffer;
     let contentType = "text/plain; charset=UTF-8";
     if (this.protocol === 4) {
-      body = encodePayload(packets);
-    } else if (this.supportsBinary && hasBinary(packets)) {
-      body = encodePayloadV3Binary(packets);
+      body = encodePayload(batch);
+    } else if (this.supportsBinary && hasBinary(batch)) {
+      body = encodePayloadV3Binary(batch);
       contentType = "application/octet-stream";
     } else {
-      body = encodePayloadV3Text(packets);
+      body = encodePayloadV3Text(batch);
+    }
+    this.writable = false;
+    if (closing) {
+      this.#shouldClose = false;
+      timers.disarm(this);
     }
     let compress = false;
-    for (let i = 0; i < packets.length && !compress; i++) compress = packets[i].options?.compress !== false;
+    for (let i = 0; i < batch.length && !compress; i++) compress = batch[i].options?.compress !== false;
     this.#respond(req, res, body, contentType, compress, callbacks);
     if (closing) this.finishClose();
     else if (closeAfter) this.close();

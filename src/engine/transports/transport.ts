@@ -83,6 +83,9 @@ export abstract class Transport {
    * next GET). `packets[largeFrom..largeTo]`, when given, are the large
    * write: the transport reports what remains of them in
    * `largePendingBytes` until they have drained.
+   *
+   * Throws only if a packet cannot be encoded, before anything of the batch
+   * was written; the session then closes.
    * @internal
    */
   abstract send(

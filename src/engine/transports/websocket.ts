@@ -141,6 +141,7 @@ export class WebSocketTransport extends Transport implements FrameSink {
     if (closeAfter) this.close();
   }
 
+  /** Frames are all built before the first write: a packet that cannot be encoded throws with nothing written. */
   #writeFrames(packets: Packet[], callbacks: Array<() => void> | null, largeFrom: number, largeTo: number): void {
     const raw = this.#raw;
     // Nothing may follow a close frame, ours or the client's (§5.5.1).
@@ -172,10 +173,13 @@ export class WebSocketTransport extends Transport implements FrameSink {
     }
     // Large payloads: one writev without copying them.
     raw.cork();
-    const last = chunks.length - 1;
-    for (let i = 0; i < last; i++) raw.write(chunks[i]);
-    raw.write(chunks[last], onWritten);
-    raw.uncork();
+    try {
+      const last = chunks.length - 1;
+      for (let i = 0; i < last; i++) raw.write(chunks[i]);
+      raw.write(chunks[last], onWritten);
+    } finally {
+      raw.uncork();
+    }
   }
 
   #trackLarge(end: number, size: number): void {

@@ -62,6 +62,7 @@ export class WsLibraryTransport extends Transport {
       const last = packets.length - 1;
       for (let i = 0; i <= last; i++) {
         const packet = packets[i];
+        // A packet that cannot be encoded throws: the session closes behind what was sent.
         const payload = this.#encode(packet);
         this.#written += payload.length;
         if (i >= largeFrom && i <= largeTo) {
