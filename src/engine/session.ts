@@ -190,8 +190,8 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
 
   /**
    * Whether a volatile packet is dropped now: the transport cannot take it,
-   * or the backlog the slow-consumer rule counts is over half of
-   * maxBufferedBytes. @internal
+   * or what waits for the client, the large write aside, is over half of
+   * maxBufferedBytes (./outbound-queue.ts). @internal
    */
   dropsVolatile(): boolean {
     const transport = this.transport;
