@@ -21,33 +21,35 @@
 import type { Packet } from "./packet.js";
 import type { Transport } from "./transports/transport.js";
 
+/**
+ * The queue of every session with nothing queued: an idle connection keeps
+ * no array of its own. Never written to (push() replaces it first).
+ */
+const NO_PACKETS: Packet[] = [];
+
 export class OutboundQueue {
   /** Packets waiting for the transport, in order. */
-  packets: Packet[] = [];
+  packets: Packet[] = NO_PACKETS;
   /** The size of `packets`. */
   bytes = 0;
   /** Send callbacks of the queued packets (run once their batch was written). */
   callbacks: Array<() => void> | null = null;
-  /**
-   * After `take()`: the packets of the batch that form the large write,
-   * `packets[largeFrom..largeTo]`, or -1 when the batch holds none.
-   */
-  largeFrom = -1;
-  largeTo = -1;
   /** Bytes queued since the last flush (the write under way, not judged yet), from packet #currentFrom. */
   #current = 0;
   #currentFrom = 0;
-  /** The large write while it is still queued (one the transport could not take yet): size and packets. */
-  #largeQueued = 0;
-  #largeQueuedFrom = 0;
-  #largeQueuedTo = 0;
-  /** The transport tracks the large write: it reports what remains of it. */
-  #largeSent = false;
+  /** The large write, from the first time a write takes the backlog past the limit until it has drained. */
+  #large: LargeWrite | null = null;
 
   /** What earlier writes left that the client has not drained, the large write aside. */
   backlog(transport: Transport): number {
-    let bytes = this.bytes - this.#current - this.#largeQueued + transport.pendingBytes;
-    if (this.#largeSent) bytes -= transport.largePendingBytes;
+    let bytes = this.bytes - this.#current + transport.pendingBytes;
+    const large = this.#large;
+    if (large !== null) {
+      const left = large.sent ? transport.largePendingBytes : 0;
+      bytes -= large.queued + left;
+      // Drained: nothing is kept for it any more (the transport's count of it stays at 0).
+      if (large.queued === 0 && left === 0) this.#large = null;
+    }
     return bytes;
   }
 
@@ -56,10 +58,23 @@ export class OutboundQueue {
     return this.backlog(transport) + this.#current;
   }
 
+  /**
+   * After `take()`: the packets of the batch that form the large write,
+   * `packets[largeFrom..largeTo]`, or -1 when the batch holds none.
+   */
+  get largeFrom(): number {
+    return this.#large?.from ?? -1;
+  }
+
+  get largeTo(): number {
+    return this.#large?.to ?? -1;
+  }
+
   push(packet: Packet, callback: (() => void) | undefined): void {
     const data = packet.data;
     const size = data === undefined ? 1 : data.length + 1;
     if (this.#current === 0) this.#currentFrom = this.packets.length;
+    if (this.packets === NO_PACKETS) this.packets = [];
     this.packets.push(packet);
     this.bytes += size;
     this.#current += size;
@@ -70,10 +85,11 @@ export class OutboundQueue {
   hold(transport: Transport, max: number): void {
     if (this.#endsLarge(transport, max)) {
       // An earlier large write, queued or draining, counts in full from now on.
-      this.#largeQueued = this.#current;
-      this.#largeQueuedFrom = this.#currentFrom;
-      this.#largeQueuedTo = this.packets.length - 1;
-      this.#largeSent = false;
+      const large = (this.#large ??= new LargeWrite());
+      large.queued = this.#current;
+      large.from = this.#currentFrom;
+      large.to = this.packets.length - 1;
+      large.sent = false;
     }
     this.#current = 0;
   }
@@ -84,41 +100,51 @@ export class OutboundQueue {
    * transport tracks that write from now on.
    */
   take(transport: Transport, max: number): void {
-    if (this.#endsLarge(transport, max)) {
-      this.largeFrom = this.#currentFrom;
-      this.largeTo = this.packets.length - 1;
-    } else if (this.#largeQueued > 0) {
-      this.largeFrom = this.#largeQueuedFrom;
-      this.largeTo = this.#largeQueuedTo;
-    } else {
-      this.largeFrom = this.largeTo = -1;
+    const crossing = this.#endsLarge(transport, max);
+    let large = this.#large;
+    if (crossing) {
+      large = this.#large ??= new LargeWrite();
+      large.from = this.#currentFrom;
+      large.to = this.packets.length - 1;
+      large.sent = true;
+    } else if (large !== null && large.queued > 0) {
+      large.sent = true;
+    } else if (large !== null) {
+      // Still draining from an earlier batch: this one holds no part of it.
+      large.from = large.to = -1;
     }
-    if (this.largeFrom !== -1) this.#largeSent = true;
-    this.packets = [];
+    if (large !== null) large.queued = 0;
+    this.packets = NO_PACKETS;
     this.bytes = 0;
     this.callbacks = null;
     this.#current = 0;
-    this.#largeQueued = 0;
   }
 
   /** The session moved to another transport: what the previous one held is gone with it. */
   transportChanged(): void {
-    this.#largeSent = false;
+    if (this.#large !== null && this.#large.queued === 0) this.#large = null;
   }
 
   clear(): void {
-    this.packets = [];
+    this.packets = NO_PACKETS;
     this.bytes = 0;
     this.callbacks = null;
     this.#current = 0;
-    this.#largeQueued = 0;
-    this.#largeSent = false;
+    this.#large = null;
   }
 
   /** Whether the write under way takes the backlog past `max` (it is then the new large write). */
   #endsLarge(transport: Transport, max: number): boolean {
     return this.#current > 0 && this.backlog(transport) + this.#current > max;
   }
+}
+
+/** The large write: while queued, its size and packets there; once handed over, that the transport tracks it. */
+class LargeWrite {
+  queued = 0;
+  from = -1;
+  to = -1;
+  sent = false;
 }
 
 /** Why a session closed with "buffer overflow", and what to do about it. */

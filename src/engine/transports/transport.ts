@@ -123,6 +123,19 @@ export abstract class Transport {
   }
 }
 
+/** Where a large write ends in the bytes a transport was ever given, and its size (see `largePendingBytes`). */
+export interface LargeFrames {
+  end: number;
+  size: number;
+}
+
+/** What remains of `large` once `drained` of the bytes given to the transport have left. */
+export function largeLeft(large: LargeFrames | null, drained: number): number {
+  if (large === null) return 0;
+  const left = large.end - drained;
+  return left <= 0 ? 0 : left < large.size ? left : large.size;
+}
+
 /** Runs send callbacks (engine.io passes the transport); one throwing does not stop the others. */
 export function runCallbacks(callbacks: Array<(transport?: Transport) => void>, transport: Transport): void {
   for (let i = 0; i < callbacks.length; i++) {

@@ -17,7 +17,7 @@ import { decodePacket, encodePacket, PACKET_CODES, type Packet } from "../packet
 import { decodePacketV3, encodePacketV3 } from "../payload-v3.js";
 import { binaryFrame, binaryFrameHeader, controlFrame, OPCODE_CLOSE, OPCODE_PONG, textFrame } from "../ws-frame.js";
 import { CLOSE_NO_STATUS, FrameReader, type FrameSink } from "../ws-frame-reader.js";
-import { runCallbacks, Transport } from "./transport.js";
+import { largeLeft, runCallbacks, Transport, type LargeFrames } from "./transport.js";
 
 /** Above this many bytes a batch goes out as one writev instead of being copied into one buffer. */
 const COPY_LIMIT = 64 * 1024;
@@ -61,9 +61,8 @@ export class WebSocketTransport extends Transport implements FrameSink {
   #closeTimer: NodeJS.Timeout | null = null;
   /** Bytes ever handed to the socket; minus its writableLength, the bytes the kernel took. */
   #written = 0;
-  /** Where the frames of the last large write end in that byte count, and their size. */
-  #largeEnd = 0;
-  #largeSize = 0;
+  /** The frames of the last large write. */
+  #large: LargeFrames | null = null;
   /** Callback batches of writes, in write order (net.Socket completes writes in order). */
   #writtenCallbacks: Array<Array<() => void>> | null = null;
   #onWritten: ((err?: Error | null) => void) | null = null;
@@ -130,8 +129,7 @@ export class WebSocketTransport extends Transport implements FrameSink {
 
   override get largePendingBytes(): number {
     // A chunk leaves writableLength once the kernel took all of it: it counts whole until then.
-    const left = this.#largeEnd - (this.#written - (this.#raw.writableLength ?? 0));
-    return left <= 0 ? 0 : left < this.#largeSize ? left : this.#largeSize;
+    return largeLeft(this.#large, this.#written - (this.#raw.writableLength ?? 0));
   }
 
   send(packets: Packet[], callbacks: Array<() => void> | null, closeAfter: boolean, largeFrom = -1, largeTo = -1): void {
@@ -183,8 +181,7 @@ export class WebSocketTransport extends Transport implements FrameSink {
   }
 
   #trackLarge(end: number, size: number): void {
-    this.#largeEnd = end;
-    this.#largeSize = size;
+    this.#large = { end, size };
   }
 
   /** The write callback for a batch with send callbacks (they run in write order). */

@@ -8,7 +8,7 @@ import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import { encodePacket, decodePacket, PACKET_CODES, type Packet } from "../packet.js";
 import { decodePacketV3, encodeBinaryPacketV3, encodePacketV3 } from "../payload-v3.js";
-import { runCallbacks, Transport } from "./transport.js";
+import { largeLeft, runCallbacks, Transport, type LargeFrames } from "./transport.js";
 
 export class WsLibraryTransport extends Transport {
   readonly name = "websocket" as const;
@@ -24,8 +24,7 @@ export class WsLibraryTransport extends Transport {
    * large write ends in that count, with its size.
    */
   #written = 0;
-  #largeEnd = 0;
-  #largeSize = 0;
+  #large: LargeFrames | null = null;
 
   constructor(ws: WebSocket, raw: Duplex, protocol: 3 | 4, supportsBinary: boolean) {
     super(protocol, supportsBinary);
@@ -50,8 +49,7 @@ export class WsLibraryTransport extends Transport {
   }
 
   override get largePendingBytes(): number {
-    const left = this.#largeEnd - (this.#written - this.pendingBytes);
-    return left <= 0 ? 0 : left < this.#largeSize ? left : this.#largeSize;
+    return largeLeft(this.#large, this.#written - this.pendingBytes);
   }
 
   send(packets: Packet[], callbacks: Array<() => void> | null, closeAfter: boolean, largeFrom = -1, largeTo = -1): void {
@@ -67,10 +65,7 @@ export class WsLibraryTransport extends Transport {
         this.#written += payload.length;
         if (i >= largeFrom && i <= largeTo) {
           largeSize += payload.length;
-          if (i === largeTo) {
-            this.#largeEnd = this.#written;
-            this.#largeSize = largeSize;
-          }
+          if (i === largeTo) this.#large = { end: this.#written, size: largeSize };
         }
         const opts = { binary: typeof payload !== "string", compress: packet.options?.compress !== false };
         if (i === last && callbacks !== null) {
