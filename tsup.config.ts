@@ -21,19 +21,21 @@ export default defineConfig([
       redis: "src/redis/index.ts",
       "redis-streams": "src/redis-streams/index.ts",
       metrics: "src/observe/prometheus.ts",
+      cluster: "src/cluster/index.ts",
     },
     format: ["esm"],
     ...common,
   },
   {
     // cjs: `require("tidewire")`, whose only (default) export rollup makes
-    // module.exports; stream, redis, redis-streams and metrics keep plain named exports.
+    // module.exports; stream, redis, redis-streams, metrics and cluster keep plain named exports.
     entry: {
       cjs: "src/cjs.ts",
       stream: "src/stream/index.ts",
       redis: "src/redis/index.ts",
       "redis-streams": "src/redis-streams/index.ts",
       metrics: "src/observe/prometheus.ts",
+      cluster: "src/cluster/index.ts",
     },
     format: ["cjs"],
     shims: true,

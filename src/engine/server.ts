@@ -6,8 +6,9 @@ import { EventEmitter } from "node:events";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { logger } from "../core/debug.js";
-import { generateId } from "../core/ids.js";
+import { generateId, generateTaggedId } from "../core/ids.js";
 import { rejectLater, rethrowLater } from "../core/rethrow.js";
+import type { RoutingFailure, RoutingHost, SessionRouter } from "../core/routing.js";
 import { sessionCookie } from "./cookie.js";
 import { corsMiddleware } from "./cors.js";
 import {
@@ -78,6 +79,9 @@ export class Server extends EventEmitter implements EngineContext {
   /** Set while draining: every new handshake gets this refusal. */
   #refusal: Refusal | null = null;
   #detach: (() => void) | null = null;
+  /** Hands requests for other nodes' sessions to them (set by a cluster adapter), or null. */
+  #router: SessionRouter | null = null;
+  #routingHost: RoutingHost | null = null;
 
   constructor(opts: ServerOptions = {}) {
     super();
@@ -87,11 +91,51 @@ export class Server extends EventEmitter implements EngineContext {
   }
 
   /**
-   * The id of a new session: 20 unguessable base64url characters. Override
-   * it (it may return a Promise); a throw or rejection refuses the handshake.
+   * The id of a new session: 20 unguessable base64url characters (with a
+   * cluster adapter that forwards sessions, the last 6 name this node).
+   * Override it (it may return a Promise); a throw or rejection refuses the
+   * handshake. Sessions with ids of your own are not forwarded between nodes.
    */
   generateId(_req: IncomingMessage): string | Promise<string> {
-    return generateId();
+    return this.#router !== null ? generateTaggedId(this.#router.tag) : generateId();
+  }
+
+  /**
+   * Sets the router that hands requests for other nodes' sessions to them
+   * (null: none). The Socket.IO server passes the one its adapter offers.
+   * @internal
+   */
+  setRouter(router: SessionRouter | null): void {
+    if (router === this.#router) return;
+    this.#router?.unbind(this.#host());
+    this.#router = router;
+    router?.bind(this.#host());
+  }
+
+  /** What the router may use of this engine. */
+  #host(): RoutingHost {
+    if (this.#routingHost !== null) return this.#routingHost;
+    const engine = this;
+    this.#routingHost = {
+      opts: this.opts,
+      get httpServer() {
+        return engine.httpServer;
+      },
+      handleRequest: (req, res) => this.handleRequest(req, res),
+      handleUpgrade: (req, socket, head) => this.handleUpgrade(req, socket, head),
+      refuseRequest: (req, res, failure) =>
+        this.#runMiddlewares(
+          req,
+          res,
+          () => this.#requestVerified(req, res, ErrorCodes.UNKNOWN_SID, failure),
+          (context) => this.#requestVerified(req, res, ErrorCodes.BAD_REQUEST, context),
+        ),
+      refuseUpgrade: (req, socket, failure: RoutingFailure) => {
+        this.#connectionError(req, ErrorCodes.UNKNOWN_SID, failure);
+        abortUpgrade(socket, ErrorCodes.UNKNOWN_SID, failure);
+      },
+    };
+    return this.#routingHost;
   }
 
   /** Adds an Express-style middleware, run before verification for requests and upgrades. */
@@ -145,13 +189,18 @@ export class Server extends EventEmitter implements EngineContext {
   close(): this {
     for (const id in this.clients) this.clients[id].close(true, SERVER_CLOSE);
     this.#acceptor.close();
+    this.setRouter(null);
     return this;
   }
 
   /** Handles an Engine.IO HTTP request (polling, or a refused plain websocket GET). */
   handleRequest(req: IncomingMessage, res: ServerResponse): void {
     if (log.enabled) log('handling "%s" request "%s"', req.method, req.url);
-    queryOf(req);
+    const sid = queryOf(req).sid;
+    // Another node's session: its router hands the request over (before any middleware, which run there).
+    if (sid && this.#router !== null && !Object.prototype.hasOwnProperty.call(this.clients, sid)) {
+      if (this.#router.forwardRequest(sid, req, res)) return;
+    }
     // Per-request callbacks are inline arrows calling methods: a named local
     // closure would get its name set at run time by the bundle (keepNames).
     this.#runMiddlewares(
@@ -178,12 +227,15 @@ export class Server extends EventEmitter implements EngineContext {
 
   /** Handles an HTTP upgrade for the engine's path. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, upgradeHead: Buffer): void {
-    queryOf(req);
+    const sid = queryOf(req).sid;
     // Node removed its own error listener when it emitted "upgrade": a reset
     // during an async verification step must not become an uncaught error.
     socket.on("error", ignoreError);
     // The parser may reuse this buffer once the event returns.
     const head = Buffer.from(upgradeHead);
+    if (sid && this.#router !== null && !Object.prototype.hasOwnProperty.call(this.clients, sid)) {
+      if (this.#router.forwardUpgrade(sid, req, socket, head)) return;
+    }
     // The stand-in response exists only for middlewares: an idle connection must not keep one.
     const res = this.middlewares.length > 0 ? new UpgradeResponse(req, socket) : null;
     this.#runMiddlewares(

@@ -2,6 +2,7 @@ import type * as http from "node:http";
 import { EventEmitter } from "node:events";
 import { logger } from "../core/debug.js";
 import { invalidOption } from "../core/errors.js";
+import { sessionRouterOf } from "../core/routing.js";
 import { Server as EngineServer, type Socket as EngineSocket } from "../engine/index.js";
 import { corsMiddleware } from "../engine/cors.js";
 import { checkPath, resolveOptions as resolveEngineOptions } from "../engine/options.js";
@@ -155,6 +156,7 @@ export class Server<
     if (v === undefined) return this.#adapter;
     this.#adapter = checkAdapter(v) ?? Adapter;
     for (const nsp of this._nsps.values()) nsp._initAdapter();
+    this.#routeSessions();
     return this;
   }
 
@@ -188,7 +190,14 @@ export class Server<
     engine.on("connection", (conn: EngineSocket) => {
       new Connection(this, conn);
     });
+    this.#routeSessions();
     return this;
+  }
+
+  /** Session forwarding: the engine gets the router the main namespace's adapter offers (cluster adapters), if any. */
+  #routeSessions(): void {
+    const engine = this.engine as EngineServer | undefined;
+    if (engine !== undefined && typeof engine.setRouter === "function") engine.setRouter(sessionRouterOf(this.sockets?.adapter));
   }
 
   // ---- namespaces ---------------------------------------------------------------

@@ -99,6 +99,7 @@ export class RedisStreamsAdapter extends BusAdapter<StreamsTransport> {
     super(nsp, (host) => new StreamsTransport(host, ctx, stream), {
       requestsTimeout: o.requestsTimeout,
       maxPendingRequests: o.limits.pendingRequests,
+      forwarding: o.forwarding ?? false,
     });
     this.streamName = stream;
     this.#ctx = ctx;

@@ -1,4 +1,5 @@
 import { invalidOption } from "../core/errors.js";
+import { resolveForwardingOptions, type ForwardingOptions } from "../forward/index.js";
 
 /** tidewire's connection-state-recovery settings of the streams adapter. */
 export interface RedisStreamsRecoveryOptions {
@@ -56,6 +57,15 @@ export interface RedisStreamsAdapterOptions {
   recovery?: RedisStreamsRecoveryOptions;
   /** Bounds on pending work. @default see RedisStreamsLimits */
   limits?: RedisStreamsLimits;
+  /**
+   * Session forwarding (tidewire only, see docs/scaling.md): a polling
+   * request or WebSocket upgrade that reaches a node that does not hold its
+   * session is relayed to the node that does, over Redis pub/sub
+   * (`<channelPrefix>-forward#<node>#`), so the load balancer needs no
+   * sticky sessions. `false` turns it off.
+   * @default true
+   */
+  forwarding?: boolean | ForwardingOptions;
 }
 
 const MAX_TIMEOUT = 2 ** 31 - 1;
@@ -105,6 +115,7 @@ export function resolveStreamsOptions(opts: RedisStreamsAdapterOptions = {}) {
       pendingBytes: positive("limits.pendingBytes", limits.pendingBytes, 32 * 1024 * 1024),
       pendingRequests: positive("limits.pendingRequests", limits.pendingRequests, 1000, Number.MAX_SAFE_INTEGER, true),
     },
+    forwarding: resolveForwardingOptions(opts.forwarding),
   };
 }
 

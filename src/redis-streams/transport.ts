@@ -9,7 +9,10 @@
  */
 import { logger } from "../core/debug.js";
 import { withDeadline, type BusHost, type BusTransport, type ClusterMessage } from "../adapter/bus/index.js";
+import { withLocalHandover } from "../cluster/local-first.js";
+import type { NodeLink } from "../forward/index.js";
 import type { MessageHandler } from "../redis/client.js";
+import { RedisLink } from "../redis/forward-link.js";
 import { entryCodec, isEphemeral, pubsubCodec } from "./codec.js";
 import type { StreamEntry } from "./commands.js";
 import type { StreamsContext } from "./context.js";
@@ -63,6 +66,11 @@ export class StreamsTransport implements BusTransport {
 
   #publish(channel: string, payload: Buffer): Promise<void> {
     return this.#ctx.pubsub.then((p) => p.publish(channel, payload, this.#kind === "shard")).then(() => undefined);
+  }
+
+  /** Session forwarding between the nodes: a pub/sub channel per node, `<channelPrefix>-forward#<tag>#` (IPC handover between workers of a machine). */
+  link(): NodeLink {
+    return withLocalHandover(new RedisLink(this.#ctx.pubsub, this.#ctx.opts.channelPrefix, this.#kind === "shard"));
   }
 
   serverCount(): Promise<number> {

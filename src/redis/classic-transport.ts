@@ -10,8 +10,11 @@
  */
 import { logger } from "../core/debug.js";
 import { MessageType, isObject, withDeadline, type BusHost, type BusTransport, type ClusterMessage } from "../adapter/bus/index.js";
+import type { NodeLink } from "../forward/index.js";
 import type { Room } from "../adapter/types.js";
 import { acquirePubSub, type PubSub, type RedisClient } from "./client.js";
+import { withLocalHandover } from "../cluster/local-first.js";
+import { RedisLink } from "./forward-link.js";
 import type { ResolvedRedisOptions } from "./options.js";
 import { RequestType, channelsOf, decodeMessage, encodeMessage, type Parser } from "./protocol.js";
 
@@ -188,6 +191,7 @@ export class ClassicTransport implements BusTransport {
   readonly #release: () => void;
   readonly #timeout: number;
   readonly #specificResponses: boolean;
+  readonly #key: string;
   #ready: Promise<void> | null = null;
   #closed = false;
 
@@ -197,6 +201,7 @@ export class ClassicTransport implements BusTransport {
     this.#codec = new ClassicCodec(o.parser, this.channels, host.nsp);
     this.#timeout = o.requestsTimeout;
     this.#specificResponses = o.publishOnSpecificResponseChannel;
+    this.#key = o.key;
     const { pubsub, release } = acquirePubSub(pubClient, subClient, { maxPendingPublishBytes: o.limits.pendingPublishBytes });
     this.#pubsub = pubsub;
     this.#release = release;
@@ -216,6 +221,11 @@ export class ClassicTransport implements BusTransport {
         log("[%s] subscribing failed (is the subscriber client connected? call connect() first): %s", this.#host.uid, err?.message ?? err),
     );
     return this.#ready;
+  }
+
+  /** Session forwarding between the nodes: one channel per node, `<key>-forward#<tag>#` (IPC handover between workers of a machine). */
+  link(): NodeLink {
+    return withLocalHandover(new RedisLink(this.#pubsub, this.#key, false));
   }
 
   publish(message: ClusterMessage): Promise<string> {

@@ -245,6 +245,12 @@ export class PubSub {
     });
   }
 
+  /** Whether the publishing client talks to a Redis Cluster (PUBLISH then counts one node's subscribers only). */
+  get isCluster(): boolean {
+    const client = this.pub;
+    return typeof client.nodes === "function" || Array.isArray(client.masters);
+  }
+
   /** Subscribers of a channel (`NUMSUB`) or shard channel (`SHARDNUMSUB`), summed over cluster nodes. */
   countSubscribers(command: "NUMSUB" | "SHARDNUMSUB", channel: string): Promise<number> {
     return attempt(async () => {

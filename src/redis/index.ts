@@ -48,4 +48,5 @@ export { RedisAdapter, ShardedRedisAdapter };
 export { RequestTimeoutError } from "../adapter/bus/index.js";
 export { msgpackParser, MsgpackError } from "./msgpack/index.js";
 export type { RedisAdapterOptions, ShardedRedisAdapterOptions, RedisAdapterLimits } from "./options.js";
+export type { ForwardingOptions } from "../forward/index.js";
 export type { Parser } from "./protocol.js";

@@ -1,4 +1,5 @@
 import { invalidOption } from "../core/errors.js";
+import { resolveForwardingOptions, type ForwardingOptions } from "../forward/index.js";
 import { msgpackParser } from "./msgpack/index.js";
 import type { Parser } from "./protocol.js";
 
@@ -43,6 +44,14 @@ export interface RedisAdapterOptions {
   parser?: Parser;
   /** Bounds on pending work. @default see RedisAdapterLimits */
   limits?: RedisAdapterLimits;
+  /**
+   * Session forwarding (tidewire only, see docs/scaling.md): a polling
+   * request or WebSocket upgrade that reaches a node that does not hold its
+   * session is relayed to the node that does, over Redis, so the load
+   * balancer needs no sticky sessions. `false` turns it off.
+   * @default true
+   */
+  forwarding?: boolean | ForwardingOptions;
 }
 
 /** Options of `createShardedAdapter`, as @socket.io/redis-adapter 8 defines them. */
@@ -61,6 +70,14 @@ export interface ShardedRedisAdapterOptions {
   requestsTimeout?: number;
   /** Bounds on pending work. @default see RedisAdapterLimits */
   limits?: RedisAdapterLimits;
+  /**
+   * Session forwarding (tidewire only, see docs/scaling.md): a polling
+   * request or WebSocket upgrade that reaches a node that does not hold its
+   * session is relayed to the node that does, over Redis, so the load
+   * balancer needs no sticky sessions. `false` turns it off.
+   * @default true
+   */
+  forwarding?: boolean | ForwardingOptions;
 }
 
 export interface ResolvedLimits {
@@ -106,6 +123,7 @@ export function resolveRedisOptions(opts: RedisAdapterOptions = {}) {
     publishOnSpecificResponseChannel: opts.publishOnSpecificResponseChannel === true,
     parser,
     limits: resolveLimits(opts.limits),
+    forwarding: resolveForwardingOptions(opts.forwarding),
   };
 }
 
@@ -122,6 +140,7 @@ export function resolveShardedOptions(opts: ShardedRedisAdapterOptions = {}) {
     subscriptionMode: mode,
     requestsTimeout: positive("requestsTimeout", opts.requestsTimeout, 5000, MAX_TIMEOUT),
     limits: resolveLimits(opts.limits),
+    forwarding: resolveForwardingOptions(opts.forwarding),
   };
 }
 

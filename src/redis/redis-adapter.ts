@@ -33,6 +33,7 @@ export class RedisAdapter extends BusAdapter<ClassicTransport> {
       uid: nodeId(6),
       requestsTimeout: o.requestsTimeout,
       maxPendingRequests: o.limits.pendingRequests,
+      forwarding: opts.forwarding,
     });
     this.pubClient = pubClient;
     this.subClient = subClient;

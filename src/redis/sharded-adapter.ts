@@ -9,9 +9,12 @@ import {
   type ClusterMessage,
 } from "../adapter/bus/index.js";
 import type { AdapterNamespace, Room } from "../adapter/types.js";
+import type { NodeLink } from "../forward/index.js";
 import { acquirePubSub, type MessageHandler, type PubSub, type RedisClient } from "./client.js";
 import { decode, encode } from "./msgpack/index.js";
 import { resolveShardedOptions, type ResolvedShardedOptions, type ShardedRedisAdapterOptions } from "./options.js";
+import { withLocalHandover } from "../cluster/local-first.js";
+import { RedisLink } from "./forward-link.js";
 import { hasBinary } from "./protocol.js";
 
 const log = logger("redis", "sharded");
@@ -53,12 +56,14 @@ export class ShardedTransport implements BusTransport {
   readonly #timeout: number;
   readonly #ready: Promise<void>;
   readonly #roomChannels = new Set<string>();
+  readonly #prefix: string;
   #closed = false;
 
   constructor(host: BusHost, pubClient: RedisClient, subClient: RedisClient, o: ResolvedShardedOptions) {
     this.#host = host;
     this.#mode = o.subscriptionMode;
     this.#timeout = o.requestsTimeout;
+    this.#prefix = o.channelPrefix;
     this.channel = `${o.channelPrefix}#${host.nsp}#`;
     this.responseChannel = `${this.channel}${host.uid}#`;
     const { pubsub, release } = acquirePubSub(pubClient, subClient, { maxPendingPublishBytes: o.limits.pendingPublishBytes });
@@ -75,6 +80,11 @@ export class ShardedTransport implements BusTransport {
 
   init(): Promise<void> {
     return this.#ready;
+  }
+
+  /** Session forwarding between the nodes: one shard channel per node, `<channelPrefix>-forward#<tag>#` (IPC handover between workers of a machine). */
+  link(): NodeLink {
+    return withLocalHandover(new RedisLink(this.#pubsub, this.#prefix, true));
   }
 
   roomChannel(room: Room): string {
@@ -165,6 +175,7 @@ export class ShardedRedisAdapter extends BusAdapter<ShardedTransport> {
     super(nsp, (host) => new ShardedTransport(host, pubClient, subClient, o), {
       requestsTimeout: o.requestsTimeout,
       maxPendingRequests: o.limits.pendingRequests,
+      forwarding: opts.forwarding,
     });
     this.pubClient = pubClient;
     this.subClient = subClient;

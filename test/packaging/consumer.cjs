@@ -33,6 +33,8 @@ async function main() {
   const streamEsm = await import("tidewire/stream");
   const metrics = require("tidewire/metrics");
   const metricsEsm = await import("tidewire/metrics");
+  const cluster = require("tidewire/cluster");
+  const clusterEsm = await import("tidewire/cluster");
 
   assert.equal(typeof tidewire, "function", 'require("tidewire") is callable');
   assert.equal(typeof tidewire.Server, "function");
@@ -43,6 +45,9 @@ async function main() {
   assert.ok(streamsAdapter.RedisStreamsAdapter.prototype instanceof tidewire.Adapter, "CommonJS: RedisStreamsAdapter extends tidewire's Adapter");
   assert.ok(streamsAdapterEsm.RedisStreamsAdapter.prototype instanceof esm.Adapter, "ESM: RedisStreamsAdapter extends tidewire's Adapter");
   assert.equal(typeof streamsAdapter.createAdapter, "function");
+  assert.ok(cluster.ClusterAdapter.prototype instanceof tidewire.Adapter, "CommonJS: ClusterAdapter extends tidewire's Adapter");
+  assert.ok(clusterEsm.ClusterAdapter.prototype instanceof esm.Adapter, "ESM: ClusterAdapter extends tidewire's Adapter");
+  assert.equal(typeof cluster.setupPrimary, "function");
   assert.equal(typeof stream.streams, "function");
   assert.equal(typeof streamEsm.streams, "function");
   assert.equal(typeof metrics.registerMetrics, "function");

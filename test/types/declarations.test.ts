@@ -74,7 +74,7 @@ describe("published declarations keep internals out", () => {
 
   it("has the declarations to check (npm test builds them)", () => {
     const files = declarationFiles(dist).map((path) => relative(dist, path).split("\\").join("/"));
-    for (const entry of ["index.d.ts", "cjs.d.cts", "redis.d.ts", "redis.d.cts", "stream.d.ts", "stream.d.cts"]) {
+    for (const entry of ["index.d.ts", "cjs.d.cts", "redis.d.ts", "redis.d.cts", "stream.d.ts", "stream.d.cts", "cluster.d.ts", "cluster.d.cts"]) {
       expect(files).toContain(entry);
     }
     expect(files.length).toBeGreaterThan(20);

@@ -60,20 +60,20 @@ const PROJECTS: Project[] = [
         swap: { "tidewire/redis": "@socket.io/redis-adapter", tidewire: "socket.io" },
       },
     ],
-    entries: ["index.d.ts", "redis.d.ts", "stream.d.ts", "metrics.d.ts", "cjs.d.cts", "redis.d.cts", "stream.d.cts", "metrics.d.cts"],
+    entries: ["index.d.ts", "redis.d.ts", "stream.d.ts", "metrics.d.ts", "cjs.d.cts", "redis.d.cts", "stream.d.cts", "metrics.d.cts", "cluster.d.ts", "cluster.d.cts"],
   },
   {
     // esModuleInterop off (TypeScript's default for module commonjs): the declarations must not need it
     name: "node10 (moduleResolution node, module commonjs)",
     compilerOptions: { module: "commonjs", moduleResolution: "node", esModuleInterop: false },
     parts: [{ dir: "node10", files: ALL_FILES }],
-    entries: ["cjs.d.cts", "redis.d.cts", "stream.d.cts", "metrics.d.cts"],
+    entries: ["cjs.d.cts", "redis.d.cts", "stream.d.cts", "metrics.d.cts", "cluster.d.cts"],
   },
   {
     name: "bundler (module esnext)",
     compilerOptions: { module: "esnext", moduleResolution: "bundler" },
     parts: [{ dir: "bundler", type: "module", files: ["user.ts", "extras.ts"] }],
-    entries: ["index.d.ts", "redis.d.ts", "stream.d.ts", "metrics.d.ts"],
+    entries: ["index.d.ts", "redis.d.ts", "stream.d.ts", "metrics.d.ts", "cluster.d.ts"],
   },
 ];
 

@@ -4,8 +4,10 @@ import { join, relative, resolve, dirname } from "node:path";
 
 /**
  * Layers import one way: core ← engine ← io, core ← adapter ← io,
- * adapter ← redis ← redis-streams (adapter/bus is the cluster core both use;
- * redis-streams reuses redis's client layer and codec, never io or engine);
+ * adapter ← redis ← redis-streams, adapter ← cluster (adapter/bus is the
+ * cluster core they use; redis-streams reuses redis's client layer and
+ * codec, never io or engine); forward (session forwarding) sits between core
+ * and the adapters, and the engine reaches it only through core/routing.ts;
  * observe (counters, causes, facts) sits on core and under every layer that
  * publishes facts; stream imports nothing of tidewire. Only the engine
  * imports ws (its server creates the ws handshake server, its WebSocket
@@ -16,10 +18,13 @@ const ALLOWED: Record<string, string[]> = {
   core: ["core"],
   observe: ["core", "observe"],
   engine: ["core", "observe", "engine"],
-  adapter: ["core", "observe", "adapter"],
+  adapter: ["core", "observe", "adapter", "forward"],
   io: ["core", "observe", "engine", "adapter", "io"],
-  redis: ["core", "adapter", "redis"],
-  "redis-streams": ["core", "adapter", "redis", "redis-streams"],
+  forward: ["core", "forward"],
+  // In a node:cluster worker, tidewire/redis forwards to the machine's other workers through cluster/.
+  redis: ["core", "adapter", "forward", "cluster", "redis"],
+  "redis-streams": ["core", "adapter", "forward", "cluster", "redis", "redis-streams"],
+  cluster: ["core", "adapter", "forward", "cluster"],
   stream: ["stream"],
   ".": ["core", "observe", "engine", "adapter", "io", "."],
 };

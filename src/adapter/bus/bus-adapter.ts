@@ -15,6 +15,8 @@
  */
 import { logger } from "../../core/debug.js";
 import { ErrorCodes, TidewireError } from "../../core/errors.js";
+import { SESSION_ROUTER, type SessionRouter } from "../../core/routing.js";
+import { ForwardingRouter, resolveForwardingOptions, type ForwardingOptions } from "../../forward/index.js";
 import { Adapter } from "../adapter.js";
 import { endScope, FACT_ADAPTER_REQUEST, facts } from "../../observe/facts.js";
 import type { AdapterNamespace, AdapterPacket, BroadcastOptions, Room, SocketId } from "../types.js";
@@ -48,6 +50,13 @@ export interface BusAdapterOptions extends MembershipOptions {
   maxPendingRequests?: number;
   /** This node's id (a random one by default). */
   uid?: string;
+  /**
+   * Session forwarding: a polling request or WebSocket upgrade that reaches
+   * a node that does not hold its session is handed to the node that does,
+   * so no sticky sessions are needed. `false` turns it off.
+   * @default true
+   */
+  forwarding?: boolean | ForwardingOptions;
 }
 
 /** Builds the transport of one adapter, given what the core offers it. */
@@ -63,6 +72,8 @@ export class BusAdapter<T extends BusTransport = BusTransport> extends Adapter {
   /** Set when the transport cannot count nodes. */
   readonly #membership: Membership | null;
   readonly #deferRecoverable: boolean;
+  /** The main namespace's adapter forwards sessions for the whole server. */
+  readonly #router: ForwardingRouter | null;
   #closed = false;
 
   constructor(nsp: AdapterNamespace, transport: TransportFactory<T>, opts: BusAdapterOptions = {}) {
@@ -85,6 +96,13 @@ export class BusAdapter<T extends BusTransport = BusTransport> extends Adapter {
         : new Membership(opts, () => this.publish({ type: MessageType.HEARTBEAT }), (uid) => this.#requests.nodeGone(uid));
     const server = nsp.server as { opts?: any; _opts?: any };
     this.#deferRecoverable = this.transport.ordered === true && Boolean((server._opts ?? server.opts)?.connectionStateRecovery);
+    const forwarding = nsp.name === "/" && typeof this.transport.link === "function" ? resolveForwardingOptions(opts.forwarding) : null;
+    this.#router = forwarding !== null ? new ForwardingRouter((this.transport.link as () => any)(), forwarding) : null;
+  }
+
+  /** The session router the Socket.IO server hands to its engine (main namespace only). */
+  get [SESSION_ROUTER](): SessionRouter | null {
+    return this.#router;
   }
 
   /** Whether connection state recovery is on and broadcasts carry offsets of the transport's log. */
@@ -94,11 +112,12 @@ export class BusAdapter<T extends BusTransport = BusTransport> extends Adapter {
 
   /** Resolves once the transport receives (failures are logged, never rejected). */
   override init(): Promise<void> {
-    return this.transport.init().then(() => {
+    const joined = this.transport.init().then(() => {
       if (!this.#membership || this.#closed) return;
       this.#membership.start();
       this.publish({ type: MessageType.INITIAL_HEARTBEAT });
     });
+    return this.#router === null ? joined : Promise.all([joined, this.#router.start()]).then(() => undefined);
   }
 
   override async close(): Promise<void> {
@@ -110,7 +129,7 @@ export class BusAdapter<T extends BusTransport = BusTransport> extends Adapter {
     }
     this.#requests.cancelAll(new TidewireError(ErrorCodes.NOT_RUNNING, "the adapter was closed before the other nodes answered"));
     this.#acks.clear();
-    await this.transport.close();
+    await Promise.all([this.transport.close(), this.#router?.close()]);
   }
 
   // ---- outgoing -------------------------------------------------------------

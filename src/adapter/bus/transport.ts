@@ -9,6 +9,7 @@
  * messages, `host.receiveResponse` for answers to this node's requests).
  * Everything received is untrusted: the core checks it before acting.
  */
+import type { NodeLink } from "../../forward/index.js";
 import type { Room } from "../types.js";
 import type { ClusterMessage } from "./messages.js";
 
@@ -63,6 +64,12 @@ export interface BusTransport {
   readonly ordered?: boolean;
   /** The wire carries MessageType.ALL_ROOMS and SOCKETS requests. */
   readonly extendedRequests?: boolean;
+  /**
+   * Point-to-point messages between nodes for session forwarding (the
+   * transport of the main namespace is asked once). Transports without it
+   * do not forward sessions.
+   */
+  link?(): NodeLink;
   /** Resolves once messages are received (subscriptions confirmed). Never rejects. */
   init(): Promise<void>;
   /** Stops receiving and releases what the transport holds. Never rejects. */

@@ -1,13 +1,15 @@
 /**
  * What tidewire adds over socket.io, as a user would write it: the stream
- * entry, the sharded Redis adapter, operations (drain, stats, causes) and
- * the metrics entry. Compiled against the built package
+ * entry, the sharded Redis adapter, operations (drain, stats, causes), the
+ * metrics entry and the node:cluster adapter. Compiled against the built package
  * with user.ts (never against socket.io).
  */
 import { createServer } from "node:http";
 import { Readable } from "node:stream";
 import { createClient } from "redis";
 import { Server, TidewireError } from "tidewire";
+import cluster from "node:cluster";
+import { ClusterAdapter, createAdapter as createClusterAdapter, setupPrimary, type ClusterAdapterOptions } from "tidewire/cluster";
 import { createShardedAdapter, RedisAdapter } from "tidewire/redis";
 import { createAdapter as createStreamsAdapter, SessionNotRecoveredError, type ExpiredSession } from "tidewire/redis-streams";
 import { streams, StreamError, type IncomingStream } from "tidewire/stream";
@@ -66,4 +68,21 @@ export async function operate(io: Server, register: PromRegistry): Promise<numbe
   await io.close({ closeHttpServer: false });
   unregister();
   return stats.sessions.websocket + stats.namespaces["/"].disconnects.ping_timeout.polling;
+}
+
+// --- node:cluster: the primary routes, workers share one cluster -------------------------------
+
+if (cluster.isPrimary) {
+  const primary = setupPrimary({ serialization: "advanced" });
+  cluster.fork();
+  process.once("SIGTERM", () => primary.close());
+  // @ts-expect-error serialization is "advanced" or "json"
+  setupPrimary({ serialization: "v8" });
+} else {
+  const options: ClusterAdapterOptions = { heartbeatInterval: 5000, forwarding: { maxPending: 1000, timeout: 5000 } };
+  const worker = new Server(createServer(), { adapter: createClusterAdapter(options) });
+  void (worker.of("/").adapter instanceof ClusterAdapter);
+  new Server(createServer(), { adapter: createClusterAdapter({ forwarding: false }) });
+  // @ts-expect-error forwarding is a boolean or an object
+  createClusterAdapter({ forwarding: "on" });
 }
