@@ -22,8 +22,10 @@ const LOAD_CORE = 1;
  */
 const REDIS_CORE = LOAD_CORE;
 /**
- * Servers under test. `raw` is the calibration server (bench/calibrate): run
- * it explicitly to measure the load generator's ceiling; it speaks WebSocket only.
+ * Servers under test. `raw` is the bare write-coalescing ws server
+ * (bench/calibrate/raw-server.js, WebSocket only): a default run adds it to
+ * the scenarios marked `bare` (its column reads "bare ws"); `--target raw`
+ * runs it wherever it can, to measure the load generator's ceiling.
  */
 const TARGETS = {
   "socket.io": { script: "server.js", args: (scenario) => ["socket.io", scenario], polling: true, redis: true },
@@ -35,6 +37,15 @@ const TARGETS = {
 const supports = (target, scenario) => (!scenario.polling || TARGETS[target].polling) && (!scenario.redis || TARGETS[target].redis);
 const ALL_TARGETS = Object.keys(TARGETS);
 const DEFAULT_TARGETS = ["socket.io", "tidewire"];
+/** Set when --target named the targets: then each runs wherever it can. */
+let explicitTargets = false;
+/**
+ * Whether `target` runs `scenario` in this bench: it can, and the bare ws
+ * server runs only where the scenario asks for it unless named with --target.
+ */
+const takesPart = (target, scenario) => supports(target, scenario) && (target !== "raw" || explicitTargets || scenario.bare === true);
+/** A scenario's title in this mode (the scale scenario's says when quick mode shrank it). */
+const titleOf = (scenario, mode) => (typeof scenario.title === "function" ? scenario.title(mode) : scenario.title);
 
 const MODES = {
   full: { rounds: 3, warmupMs: 500, durationMs: 2000, retries: 2, budgetMs: 280_000, settle: true },
@@ -67,9 +78,11 @@ const LOAD_SATURATED_PCT = 85;
 
 const USAGE = `usage: npm run bench -- [options]
   --quick                 fewer rounds, shorter windows (under a minute)
-  --scenario <name>       run only this scenario (repeatable, or comma-separated)
-  --target <name>         run only this target (repeatable): socket.io | tidewire, or raw
-                          (calibration server: the load generator's own ceiling, WebSocket only)
+  --scenario <name>       run only this scenario (repeatable, or comma-separated); --only is the same.
+                          Without it every scenario runs but the opt-in ones (scale: --only scale)
+  --target <name>         run only this target (repeatable): socket.io | tidewire, or raw (the bare
+                          write-coalescing ws server, WebSocket only; by default it runs, as the
+                          "bare ws" column, in the scenarios that compare with it: fanout-distinct, echo-ack)
   --rounds <n>            rounds per scenario (default ${MODES.full.rounds}, quick ${MODES.quick.rounds})
   --retries <n>           repeat a run disturbed by other processes (>${CONTENDED_PCT}% of a core) or by a
                           slowed host (probe >${SLOW_HOST_FACTOR}x the fastest) up to n times, keeping the least disturbed (default ${MODES.full.retries}, quick ${MODES.quick.retries})
@@ -78,10 +91,12 @@ const USAGE = `usage: npm run bench -- [options]
   --duration <ms>         measured window of throughput scenarios (default ${MODES.full.durationMs}, quick ${MODES.quick.durationMs})
   --out <file>            JSON output (default bench/results/bench-<date>.json, plus latest.json)
   --profile <who>         CPU-profile the measured windows: server | load | all; files in
-                          bench/results/profiles/, summarised at the end
+                          bench/results/profiles/, summarised at the end (by function, and by
+                          module: tidewire's src/ files through the source maps, node, GC, writes)
+  --cpu-prof              the same as --profile server
   --report <file.json>    print the tables (text and Markdown) of a saved run again, and exit
   --list                  list the scenarios
-scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`;
+scenarios: ${SCENARIOS.map((s) => s.name + (s.optIn ? " (opt-in)" : "")).join(", ")}`;
 
 function parseArgs(argv) {
   const opts = { mode: "full", scenarios: [], targets: [], rounds: null, retries: null, workers: null, durationMs: null, out: null, list: false, profile: null, report: null };
@@ -92,7 +107,8 @@ function parseArgs(argv) {
       return argv[++i];
     };
     if (a === "--quick") opts.mode = "quick";
-    else if (a === "--scenario") opts.scenarios.push(...value().split(","));
+    else if (a === "--scenario" || a === "--only") opts.scenarios.push(...value().split(","));
+    else if (a === "--cpu-prof") opts.profile = "server";
     else if (a === "--target") opts.targets.push(...value().split(","));
     else if (a === "--rounds") opts.rounds = positiveInt(value(), a);
     else if (a === "--workers") opts.workers = positiveInt(value(), a);
@@ -190,7 +206,7 @@ async function smoke(target) {
  * exited (a server may still be working off a backlog when the load stops).
  */
 async function runProbed(scenario, target, round, mode) {
-  const run = await runOnce(scenario, target, round, mode);
+  const run = scenario.kind === "scale" ? await runScale(scenario, target, round, mode) : await runOnce(scenario, target, round, mode);
   if (run.ok) {
     run.probeMs.push(await hostProber.request("probe"));
     fastestProbeMs = Math.min(fastestProbeMs, ...run.probeMs);
@@ -204,9 +220,7 @@ async function runProbed(scenario, target, round, mode) {
  */
 async function runOnce(scenario, target, round, mode) {
   const base = { scenario: scenario.name, target, round, kind: scenario.kind };
-  const profileDir = fileURLToPath(new URL("./results/profiles/", import.meta.url));
-  const profilePath = (who) =>
-    mode.profile === who || mode.profile === "all" ? `${profileDir}${scenario.name}-${target}-r${round}-${who}.cpuprofile` : null;
+  const profilePath = (who) => profileFile(mode, scenario, target, round, who);
   const nodeCount = scenario.servers ?? 1;
   /** @type {PinnedChild[]} */
   const servers = [];
@@ -307,6 +321,145 @@ async function runOnce(scenario, target, round, mode) {
   }
 }
 
+/** Where a run's CPU profile goes (`who`: server or load, `phase` for scale), or null when not profiling it. */
+function profileFile(mode, scenario, target, round, who, phase = "") {
+  if (mode.profile !== who && mode.profile !== "all") return null;
+  const dir = fileURLToPath(new URL("./results/profiles/", import.meta.url));
+  return `${dir}${scenario.name}-${target}-r${round}-${who}${phase ? `-${phase}` : ""}.cpuprofile`;
+}
+
+/** Nearest-rank quantile of a sorted list. */
+function quantile(sorted, q) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+/** Share (%) of the server's or load generator's core that other processes took during a window. */
+function othersPct(server, loadCpu, windowMs, cores) {
+  const serverPct = (100 * (server.cpuUser + server.cpuSystem)) / (server.elapsedMs / 1000);
+  const loadPct = (100 * loadCpu) / (windowMs / 1000);
+  const others = Math.max(cores.server - serverPct, cores.load - loadPct);
+  return Number.isFinite(others) ? others : 0;
+}
+
+/**
+ * One run of the scale scenario against one target: a server holding many
+ * idle connections from several load processes. Phases, in order:
+ *   connect  the storm (connect rate, server CPU per connection), then heap and
+ *            RSS after forced GC, right away and once idle (as idle-memory)
+ *   idle     a window of several pingIntervals: server CPU per ping, counted
+ *            by the clients
+ *   one broadcast to all, several times: each client's latency from the
+ *            payload's timestamp, and the server's CPU of the emit and flush
+ * The run's `server`, `load`, `windowMs` and `cores` are the heartbeat
+ * window's (the common metrics and the disturbance check read them; the
+ * connect storm's disturbance counts too).
+ */
+async function runScale(scenario, target, round, mode) {
+  const base = { scenario: scenario.name, target, round, kind: scenario.kind };
+  const params = scenario.params(mode);
+  const profile = (who, phase) => profileFile(mode, scenario, target, round, who, phase);
+  /** @type {PinnedChild | null} */
+  let server = null;
+  const workers = [];
+  try {
+    const { script, args } = TARGETS[target];
+    server = new PinnedChild(`server ${target}/${scenario.name}`, SERVER_CORE, script, args(scenario.name), { nodeArgs: ["--expose-gc"], raiseFileLimit: true });
+    const { port } = await server.ready;
+    const { openFileLimit } = await server.request("stats");
+    const needed = params.clients + params.warmup + 100;
+    if (Number.isFinite(openFileLimit) && openFileLimit < needed) {
+      throw new Error(`the server process may open ${openFileLimit} files, ${params.clients} connections need about ${needed}: raise the hard limit (ulimit -Hn)`);
+    }
+    const workerCount = mode.workers ?? scenario.workers;
+    for (let i = 0; i < workerCount; i++) workers.push(new PinnedChild(`load ${i}`, LOAD_CORE, "load/worker.js", [], { raiseFileLimit: true }));
+    await Promise.all(workers.map((w) => w.ready));
+    const all = (cmd, args, timeoutMs) => Promise.all(workers.map((w) => w.request(cmd, args, timeoutMs)));
+    const markWorkers = (phase) => Promise.all(workers.map((w, i) => w.request("mark", { profile: profile("load", phase)?.replace(".cpuprofile", `${i}.cpuprofile`) })));
+    await Promise.all(
+      workers.map((w, index) =>
+        w.request("setup", { scenario: scenario.name, port, params: workerParams(params, index, workers.length), index, count: workers.length }, 60000),
+      ),
+    );
+    const sum = (list, key) => list.reduce((acc, l) => acc + l[key], 0);
+    const loadCpu = (list) => sum(list, "cpuUser") + sum(list, "cpuSystem");
+    const probeBefore = await hostProber.request("probe");
+
+    // connect storm, then memory after forced GC
+    await server.request("mark", { gc: true, profile: profile("server", "connect") }, 30000);
+    await markWorkers("connect");
+    const storm0 = sampleCores();
+    const starts = await all("start", {}, params.timeoutMs + 5000);
+    const storm1 = sampleCores();
+    const stormLoads = await all("end");
+    const settle = mode.settle ? (scenario.settleMs ?? 0) : 0;
+    const stormServer = await server.request("end", { gc: true, settle }, 30000 + settle);
+    const stormMs = Math.max(...starts.map((s) => s.elapsedMs));
+    const connections = sum(stormLoads, "units");
+    const stormCores = { server: busyPercent(storm0, storm1, SERVER_CORE), load: busyPercent(storm0, storm1, LOAD_CORE) };
+
+    // idle connections: heartbeats only
+    await server.request("mark", { profile: profile("server", "heartbeat") });
+    await markWorkers("heartbeat");
+    const idle0 = sampleCores();
+    await sleep(params.heartbeatIntervals * params.pingIntervalMs);
+    const idle1 = sampleCores();
+    const idleLoads = await all("end");
+    const idleServer = await server.request("end");
+    const idleMs = Math.max(...idleLoads.map((l) => l.elapsedMs));
+    const pings = sum(idleLoads, "deliveries");
+
+    // single broadcasts to every connection
+    await server.request("mark", { profile: profile("server", "broadcast") });
+    await markWorkers("broadcast");
+    const broadcasts = [];
+    for (let seq = 0; seq < params.broadcasts; seq++) {
+      const arrivals = all("call", { name: "awaitBroadcast", args: { seq, timeoutMs: 30000 } }, 35000);
+      const emitted = await server.request("broadcast", { seq });
+      const latencies = (await arrivals).flat().sort((a, b) => a - b);
+      broadcasts.push({ ...emitted, received: latencies.length, p50Us: quantile(latencies, 0.5), p99Us: quantile(latencies, 0.99), maxUs: latencies.at(-1) });
+      await sleep(params.broadcastGapMs);
+    }
+    const broadcastLoads = await all("end");
+    const broadcastServer = await server.request("end");
+
+    const phases = [stormLoads, idleLoads, broadcastLoads];
+    return {
+      ...base,
+      ok: true,
+      probeMs: [probeBefore],
+      units: connections,
+      bytes: 0,
+      deliveries: pings,
+      errors: phases.reduce((acc, list) => acc + sum(list, "errors"), 0),
+      errorSamples: phases.flatMap((list) => list.flatMap((l) => l.errorSamples)).slice(0, 5),
+      windowMs: idleMs,
+      server: idleServer,
+      load: { workers: idleLoads.length, cpu: loadCpu(idleLoads), loopDelayP99Ms: Math.max(...idleLoads.map((l) => l.loopDelayP99Ms)) },
+      cores: { server: busyPercent(idle0, idle1, SERVER_CORE), load: busyPercent(idle0, idle1, LOAD_CORE) },
+      scale: {
+        connections,
+        stormMs,
+        stormServer,
+        stormCores,
+        stormLoadCpu: loadCpu(stormLoads),
+        stormOthersPct: othersPct(stormServer, loadCpu(stormLoads), stormMs, stormCores),
+        pings,
+        heartbeatMs: idleMs,
+        broadcasts,
+        broadcastServer,
+      },
+      profiles: [stormServer, idleServer, broadcastServer].map((r) => r.profile).concat(phases.flatMap((list) => list.map((l) => l.profile))).filter(Boolean),
+    };
+  } catch (err) {
+    return { ...base, ok: false, error: String(err?.message ?? err) };
+  } finally {
+    // the server first: TIME_WAIT on its side, the load processes' ports stay free
+    if (server) await server.stop();
+    await Promise.all(workers.map((w) => w.stop()));
+  }
+}
+
 function markdownHeading(results) {
   const { mode } = results;
   const rounds = `${mode.rounds} round${mode.rounds === 1 ? "" : "s"}`;
@@ -324,6 +477,24 @@ function rebuildReport(saved) {
     return { ...s, metrics: def.metrics, ...summarizeScenario(def, s.runs, saved.targets) };
   });
   return { ...saved, scenarios };
+}
+
+/**
+ * What a profile's time is divided by in its summary: the run's units (one
+ * delivery, ack, connection…), or for the scale scenario's phases the
+ * connections, the pings, or the broadcasts.
+ * @returns {{ units?: number, unitLabel?: string }}
+ */
+function profileUnits(scenario, run, file) {
+  if (!run.ok) return {};
+  if (run.scale) {
+    if (file.includes("-connect")) return { units: run.scale.connections, unitLabel: "connection" };
+    if (file.includes("-heartbeat")) return { units: run.scale.pings, unitLabel: "ping" };
+    if (file.includes("-broadcast")) return { units: run.scale.broadcasts.length, unitLabel: "broadcast to all" };
+    return {};
+  }
+  const label = { "binary-echo": "64 KiB echo" }[scenario.name] ?? scenario.metrics.find((m) => m.key === "cpuPerUnit")?.label.split("/").pop() ?? "unit";
+  return run.units > 0 ? { units: run.units, unitLabel: label } : {};
 }
 
 /** CPU seconds of a multi-node run's private redis-server in the window (0 without one). */
@@ -344,10 +515,9 @@ function scenarioDuration(scenario, mode) {
 /** Largest share (%) of the server's or load generator's core that other processes took during a run. */
 function contention(run) {
   if (!run.ok) return 0;
-  const serverPct = (100 * (run.server.cpuUser + run.server.cpuSystem)) / (run.server.elapsedMs / 1000);
-  const loadPct = (100 * (run.load.cpu + redisCpu(run))) / (run.windowMs / 1000);
-  const others = Math.max(run.cores.server - serverPct, run.cores.load - loadPct);
-  return Number.isFinite(others) ? others : 0;
+  const others = othersPct(run.server, run.load.cpu + redisCpu(run), run.windowMs, run.cores);
+  // a scale run's connect storm counts as much as its heartbeat window
+  return Math.max(others, run.scale?.stormOthersPct ?? 0);
 }
 
 /** How many times slower than the fastest probe the host ran around this run (1 when unknown). */
@@ -361,15 +531,23 @@ function disturbance(run) {
   return Math.max(contention(run) / CONTENDED_PCT, (hostSlowdown(run) - 1) / (SLOW_HOST_FACTOR - 1));
 }
 
+/** A metric's value in a progress line, or "–". */
+function shortValue(scenario, key, run) {
+  const m = scenario.metrics.find((x) => x.key === key);
+  try {
+    const v = m.value(run);
+    return Number.isFinite(v) ? `${v.toFixed(m.format === "int" ? 0 : m.format === "1" ? 1 : 2)} ${m.label}` : `– ${m.label}`;
+  } catch {
+    return `– ${m.label}`;
+  }
+}
+
 function progressLine(scenario, run, attempt = `round ${run.round}`) {
   if (!run.ok) return `  ${run.target.padEnd(9)} ${attempt}: FAILED ${run.error}`;
-  const m = scenario.metrics[0];
-  let main;
-  try {
-    main = `${m.value(run).toFixed(m.format === "int" ? 0 : 2)} ${m.label}`;
-  } catch {
-    main = "–";
-  }
+  const main =
+    scenario.kind === "scale"
+      ? ["connectRate", "heapPerConn", "pingCpu", "bcastP99", "bcastCpu"].map((k) => shortValue(scenario, k, run)).join(", ")
+      : shortValue(scenario, scenario.metrics[0].key, run);
   const cpu = run.server.cpuUser + run.server.cpuSystem;
   const loadPct = (100 * run.load.cpu) / (run.windowMs / 1000);
   const serverPct = (100 * cpu) / (run.server.elapsedMs / 1000);
@@ -385,7 +563,7 @@ function progressLine(scenario, run, attempt = `round ${run.round}`) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.list) {
-    for (const s of SCENARIOS) console.log(`${s.name.padEnd(16)} ${s.title}`);
+    for (const s of SCENARIOS) console.log(`${s.name.padEnd(16)} ${titleOf(s, MODES.full)}${s.optIn ? "  [opt-in: --only " + s.name + "]" : ""}`);
     return;
   }
   if (opts.report) {
@@ -398,6 +576,7 @@ async function main() {
   if (opts.rounds) mode.rounds = opts.rounds;
   if (opts.retries !== null) {
     mode.retries = opts.retries;
+    mode.retriesExplicit = true;
     mode.budgetMs = Infinity;
   }
   if (opts.durationMs) {
@@ -410,7 +589,11 @@ async function main() {
   hostProber = new PinnedChild("host probe", SERVER_CORE, "lib/probe-child.js", []);
   await hostProber.ready;
 
-  let targets = opts.targets.length ? ALL_TARGETS.filter((t) => opts.targets.includes(t)) : [...DEFAULT_TARGETS];
+  const selected = opts.scenarios.length ? SCENARIOS.filter((s) => opts.scenarios.includes(s.name)) : SCENARIOS.filter((s) => !s.optIn);
+  explicitTargets = opts.targets.length > 0;
+  let targets = explicitTargets
+    ? ALL_TARGETS.filter((t) => opts.targets.includes(t))
+    : [...DEFAULT_TARGETS, ...(selected.some((s) => s.bare) ? ["raw"] : [])];
   const distEntry = fileURLToPath(new URL("../dist/index.js", import.meta.url));
   if (targets.includes("tidewire") && !existsSync(distEntry)) {
     log("tidewire: dist/index.js is missing (run `npm run build`); benchmarking socket.io only");
@@ -427,7 +610,6 @@ async function main() {
   }
   if (targets.length === 0) throw new Error("no target passed the smoke check");
 
-  const selected = opts.scenarios.length ? SCENARIOS.filter((s) => opts.scenarios.includes(s.name)) : SCENARIOS;
   const started = new Date();
   const scenarios = [];
   let plannedDone = 0;
@@ -455,22 +637,24 @@ async function main() {
     let index = 0;
     for (const s of selected) {
       for (const t of targets) {
-        if (!supports(t, s)) continue;
+        if (!takesPart(t, s)) continue;
         for (let round = 1; round <= mode.rounds; round++) if (index++ >= plannedDone) remaining += expectedMs(s);
       }
     }
     return Date.now() - started.getTime() + remaining < mode.budgetMs;
   };
   for (const scenario of selected) {
-    log(`\n${scenario.title}`);
+    const title = titleOf(scenario, mode);
+    log(`\n${title}`);
     const runs = [];
     for (let round = 1; round <= mode.rounds; round++) {
       for (const target of targets) {
-        if (!supports(target, scenario)) continue;
+        if (!takesPart(target, scenario)) continue;
         let run = await timed(scenario, () => runProbed(scenario, target, round, mode));
         plannedDone++;
         log(progressLine(scenario, run));
-        for (let retry = 1; retry <= mode.retries && disturbance(run) > 1 && retryFits(scenario); retry++) {
+        const retries = mode.retriesExplicit ? mode.retries : Math.min(mode.retries, scenario.retries ?? Infinity);
+        for (let retry = 1; retry <= retries && disturbance(run) > 1 && retryFits(scenario); retry++) {
           const again = await timed(scenario, () => runProbed(scenario, target, round, mode));
           log(progressLine(scenario, again, `retry ${retry}`));
           again.attempts = (run.attempts ?? 1) + 1;
@@ -480,8 +664,8 @@ async function main() {
         runs.push(run);
       }
     }
-    const { summary, ratios } = summarizeScenario(scenario, runs, targets);
-    scenarios.push({ name: scenario.name, title: scenario.title, kind: scenario.kind, params: scenario.params(mode), metrics: scenario.metrics, runs, summary, ratios });
+    const { summary, ratios, bareRatios } = summarizeScenario(scenario, runs, targets);
+    scenarios.push({ name: scenario.name, title, kind: scenario.kind, params: scenario.params(mode), metrics: scenario.metrics, runs, summary, ratios, bareRatios });
   }
 
   const results = {
@@ -502,8 +686,22 @@ async function main() {
   writeFileSync(out, json);
   writeFileSync(`${dir}latest.json`, json);
   writeFileSync(`${dir}latest.md`, `${markdownHeading(results)}\n\n${markdownTable(results)}\n`);
+  // One summary per scenario, target and profiled process (and scale phase): the rounds summed.
   for (const s of scenarios) {
-    for (const run of s.runs) for (const file of run.profiles ?? []) console.log(`\n${summarizeProfile(file, 15)}`);
+    const def = SCENARIOS.find((d) => d.name === s.name);
+    /** @type {Map<string, { files: string[], units: number, unitLabel?: string }>} */
+    const groups = new Map();
+    for (const run of s.runs) {
+      for (const file of run.profiles ?? []) {
+        const key = file.replace(/-r\d+-/, "-");
+        const { units = 0, unitLabel } = profileUnits(def, run, file);
+        const group = groups.get(key) ?? { files: [], units: 0, unitLabel };
+        group.files.push(file);
+        group.units += units;
+        groups.set(key, group);
+      }
+    }
+    for (const { files, units, unitLabel } of groups.values()) console.log(`\n${summarizeProfile(files, { top: 20, units, unitLabel })}`);
   }
   log(`\nresults: ${out} (and bench/results/latest.json, latest.md); ${results.durationSec.toFixed(0)} s`);
 }

@@ -1,22 +1,31 @@
-// Calibration target `raw`: the least work a server can do for the WebSocket
-// scenarios, to find the load generator's own ceiling (`npm run bench --
-// --target raw`). Not a product and not a comparison target: WebSocket
-// transport and the default namespace only, no middleware, no heartbeat
-// timeout enforcement. It does what the issue says matters: each broadcast
-// encoded and framed once, every connection's frames of one event-loop turn
-// written with one writev, no per-socket timers.
+// Target `raw`, the bare write-coalescing ws server: the least work a server
+// can do for the WebSocket scenarios. It is the load generator's ceiling
+// (`npm run bench -- --target raw` runs it everywhere it can), and the "bare
+// ws" column of fanout-distinct and echo-ack (issue #18), which shows the gap
+// between tidewire and a plain `ws` server. Not a product: WebSocket transport
+// and the default namespace only, no middleware, no heartbeat timeout
+// enforcement. It does what the issue says matters: each broadcast encoded and
+// framed once, every connection's frames of one event-loop turn written with
+// one writev (cork/uncork in a process.nextTick), no per-socket timers (one
+// interval pings every connection).
 //   node --expose-gc bench/calibrate/raw-server.js <scenario>
 import http from "node:http";
+import { performance } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
 import { WebSocketServer } from "ws";
 import { requireHarness, serveHarness } from "../lib/server-ipc.js";
 
-const PING_INTERVAL_MS = 25000;
+/** Heartbeat interval: socket.io's default, and 5 s in the scale scenario (as bench/server.js). */
+const PING_INTERVAL_MS = process.argv[2] === "scale" ? 5000 : 25000;
 const MAX_PAYLOAD = 1_000_000;
 const MAX_BURST = 100;
 /** Bytes a connection may have queued before it is dropped (slow reader). */
 const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 const TICK_PAYLOAD = JSON.stringify({ kind: "tick", text: "hello room", ok: true });
+const MAX_BLAST = 10_000;
+const BLAST_TEXT = "fanout-distinct: a fresh object per broadcast, 60 characters";
+/** Room every connection of the scale scenario joins. */
+const SCALE_ROOM = "all";
 const WS_PATH = "/socket.io/";
 
 const [scenario] = process.argv.slice(2);
@@ -146,6 +155,21 @@ function onEvent(c, text) {
       for (let k = 0; k < n; k++) broadcast("fan", frame(`42["tick",${args[1] + k},${TICK_PAYLOAD}]`, false), null);
       return;
     }
+    case "blast": {
+      // fanout-distinct: a fresh object per broadcast, encoded and framed once
+      const [, from, count, perTurn] = args;
+      const total = Math.min(count, MAX_BLAST);
+      const per = Math.max(1, Math.min(perTurn, MAX_BURST));
+      let sent = 0;
+      const turn = () => {
+        const end = Math.min(sent + per, total);
+        for (; sent < end; sent++) {
+          broadcast("fan", frame(`42${JSON.stringify(["tick", { t: Date.now(), s: from + sent, d: BLAST_TEXT }])}`, false), null);
+        }
+        if (sent < total) setImmediate(turn);
+      };
+      return turn();
+    }
     default:
       return c.ws.terminate();
   }
@@ -193,6 +217,7 @@ httpServer.on("upgrade", (req, socket, head) => {
       for (const room of [...c.rooms]) leave(c, room);
     });
     ws.on("error", () => ws.terminate());
+    if (scenario === "scale") join(c, SCALE_ROOM);
     const sid = randomBytes(15).toString("base64url");
     push(c, frame(`0{"sid":"${sid}","upgrades":[],"pingInterval":${PING_INTERVAL_MS},"pingTimeout":20000,"maxPayload":${MAX_PAYLOAD}}`, false));
   });
@@ -203,6 +228,28 @@ setInterval(() => {
   for (const c of conns) push(c, PING_FRAME);
 }, PING_INTERVAL_MS).unref();
 
+function monotonicUs() {
+  const [sec, ns] = process.hrtime();
+  return sec * 1e6 + Math.round(ns / 1e3);
+}
+
+/** The scale scenario's one broadcast to every connection, measured as bench/server.js measures it. */
+const COMMANDS = {
+  scale: {
+    broadcast({ seq }) {
+      const cpu0 = process.cpuUsage();
+      const w0 = performance.now();
+      broadcast(SCALE_ROOM, frame(`42${JSON.stringify(["blast", { t: monotonicUs(), s: seq }])}`, false), null);
+      return new Promise((resolve) =>
+        setImmediate(() => {
+          const cpu = process.cpuUsage(cpu0);
+          resolve({ cpuUs: cpu.user + cpu.system, wallMs: performance.now() - w0, members: rooms.get(SCALE_ROOM)?.size ?? 0 });
+        }),
+      );
+    },
+  },
+};
+
 httpServer.listen(0, "127.0.0.1", () => {
-  serveHarness(httpServer, () => ({ connections: conns.size, scenario }));
+  serveHarness(httpServer, () => ({ connections: conns.size, scenario }), COMMANDS[scenario]);
 });

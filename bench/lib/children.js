@@ -52,12 +52,17 @@ export class PinnedChild {
    * @param {number} core CPU core to pin to
    * @param {string} script path relative to bench/
    * @param {string[]} args
-   * @param {{ nodeArgs?: string[], readyTimeoutMs?: number }} [options]
+   * @param {{ nodeArgs?: string[], readyTimeoutMs?: number, raiseFileLimit?: boolean }} [options]
+   *   raiseFileLimit: start the process with its soft limit on open files raised to the hard
+   *   limit (`ulimit -n`), for processes holding many thousands of sockets
    */
-  constructor(name, core, script, args, { nodeArgs = [], readyTimeoutMs = 15000 } = {}) {
+  constructor(name, core, script, args, { nodeArgs = [], readyTimeoutMs = 15000, raiseFileLimit = false } = {}) {
     this.name = name;
     const path = fileURLToPath(new URL(`../${script}`, import.meta.url));
-    this.proc = spawn("taskset", ["-c", String(core), process.execPath, ...nodeArgs, path, ...args], {
+    const command = ["taskset", "-c", String(core), process.execPath, ...nodeArgs, path, ...args];
+    // bash raises the limit, then exec keeps the pid: signals and IPC reach node itself
+    const [file, ...argv] = raiseFileLimit ? ["bash", "-c", 'ulimit -n "$(ulimit -Hn)" && exec "$@"', "bench-child", ...command] : command;
+    this.proc = spawn(file, argv, {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     live.add(this);

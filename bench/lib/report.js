@@ -5,6 +5,11 @@ import { COMMON_METRICS } from "../scenarios.js";
 
 const REFERENCE = "socket.io";
 const CANDIDATE = "tidewire";
+/** The bare write-coalescing ws server (bench/calibrate/raw-server.js): a third column where it runs. */
+const BARE = "raw";
+/** Column names of the targets. */
+const LABELS = { raw: "bare ws" };
+const label = (target) => LABELS[target] ?? target;
 
 const formatters = {
   int: new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 }),
@@ -58,7 +63,14 @@ export function summarizeScenario(scenario, runs, targets) {
       ratios[m.key] = { ratio, target: m.target ?? null, better: m.better, met };
     }
   }
-  return { summary, ratios };
+  // the bare ws server against socket.io, where it ran: how far a plain ws server gets
+  const bareRatios = {};
+  if (summary[REFERENCE] && summary[BARE]?.rounds > 0) {
+    for (const m of metrics) {
+      if (m.better) bareRatios[m.key] = { ratio: summary[BARE][m.key].median / summary[REFERENCE][m.key].median };
+    }
+  }
+  return { summary, ratios, bareRatios };
 }
 
 function safe(fn, run) {
@@ -94,7 +106,7 @@ function roundCount(results) {
 
 /** Column heading of a target: "median [min–max]" only when there are several rounds to summarise. */
 function targetHeading(results, target) {
-  return roundCount(results) > 1 ? `${target} median [min–max]` : target;
+  return roundCount(results) > 1 ? `${label(target)} median [min–max]` : label(target);
 }
 
 /** Ratio and target cells: the verdict only for a metric with a target and both sides measured. */
@@ -108,8 +120,14 @@ function verdictCells(r, words) {
 export function textTable(results) {
   const lines = [];
   const targets = results.targets;
-  const both = targets.length > 1;
-  const header = ["metric", ...targets.map((t) => targetHeading(results, t)), ...(both ? ["ratio", "target"] : [])];
+  const both = targets.includes(REFERENCE) && targets.includes(CANDIDATE);
+  const bare = targets.includes(REFERENCE) && targets.includes(BARE);
+  const header = [
+    "metric",
+    ...targets.map((t) => targetHeading(results, t)),
+    ...(both ? ["ratio", "target"] : []),
+    ...(bare ? [`${label(BARE)} ratio`] : []),
+  ];
   const rounds = roundCount(results);
   for (const s of results.scenarios) {
     lines.push("", `${s.title}  (${s.name}, ${rounds} round${rounds === 1 ? "" : "s"})`);
@@ -123,6 +141,7 @@ export function textTable(results) {
       }
       const row = [m.label, ...targets.map((t) => cell(s.summary[t]?.[m.key], m))];
       if (both) row.push(...verdictCells(s.ratios[m.key], { met: " met", missed: " MISSED" }));
+      if (bare) row.push(s.bareRatios?.[m.key] ? ratioText(s.bareRatios[m.key]) : "");
       rows.push(row);
     }
     const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i].length), ...(i === 0 ? notes.map((n) => n.label.length) : [])));
@@ -145,8 +164,15 @@ export function textTable(results) {
 /** Markdown table (main metrics only) for bench/README.md. */
 export function markdownTable(results) {
   const targets = results.targets;
-  const both = targets.length > 1;
-  const head = ["scenario", "metric", ...targets.map((t) => targetHeading(results, t)), ...(both ? ["ratio", "target"] : [])];
+  const both = targets.includes(REFERENCE) && targets.includes(CANDIDATE);
+  const bare = targets.includes(REFERENCE) && targets.includes(BARE);
+  const head = [
+    "scenario",
+    "metric",
+    ...targets.map((t) => targetHeading(results, t)),
+    ...(both ? ["ratio", "target"] : []),
+    ...(bare ? [`${label(BARE)} ratio`] : []),
+  ];
   const out = [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`];
   for (const s of results.scenarios) {
     const context = COMMON_METRICS.filter((m) => m.key === "loadCpuPct" || m.key === "othersPct");
@@ -157,6 +183,7 @@ export function markdownTable(results) {
       }
       const row = [s.name, m.label, ...targets.map((t) => cell(s.summary[t]?.[m.key], m))];
       if (both) row.push(...verdictCells(s.ratios[m.key], { met: " ✓", missed: " ✗" }));
+      if (bare) row.push(s.bareRatios?.[m.key] ? ratioText(s.bareRatios[m.key]) : "");
       out.push(`| ${row.join(" | ")} |`);
     }
   }

@@ -3,6 +3,7 @@
 // bench/server.js and bench/calibrate/raw-server.js.
 import { performance } from "node:perf_hooks";
 import { getHeapSpaceStatistics } from "node:v8";
+import { readFileSync } from "node:fs";
 import { WindowProfiler } from "./profiler.js";
 import { answerCommands } from "./commands.js";
 
@@ -59,11 +60,28 @@ export function requireHarness(script) {
 }
 
 /**
+ * The soft limit on open files of this process (from /proc/self/limits), or
+ * NaN where unknown: the scale scenario needs one socket per connection.
+ */
+export function openFileLimit() {
+  try {
+    const line = readFileSync("/proc/self/limits", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("Max open files"));
+    return Number(line?.split(/\s{2,}/)[1]);
+  } catch {
+    return NaN;
+  }
+}
+
+/**
  * Serves the runner's commands and reports `ready` with the port.
  * @param {import("node:http").Server} httpServer listening
  * @param {() => object | Promise<object>} stats extra counters for the `stats` command
+ * @param {Record<string, (args: object) => unknown>} [extra] scenario-specific commands
+ *   (e.g. the scale scenario's `broadcast`)
  */
-export function serveHarness(httpServer, stats) {
+export function serveHarness(httpServer, stats, extra = {}) {
   /** Measurement window state. */
   let window = null;
   const profiler = new WindowProfiler();
@@ -106,8 +124,9 @@ export function serveHarness(httpServer, stats) {
       return result;
     },
     async stats() {
-      return { ...(await stats()), ...memory() };
+      return { ...(await stats()), ...memory(), openFileLimit: openFileLimit() };
     },
+    ...extra,
   };
   answerCommands(commands);
   process.send({ type: "ready", port: httpServer.address().port, pid: process.pid });

@@ -57,7 +57,7 @@ export function runBounded(count, concurrency, task, timeoutMs) {
  * Opens a direct WebSocket session and connects it to `/`.
  * @param {number} port
  * @param {(err: Error) => void} onLateError called for failures after the connection succeeded
- * @param {{ largeReads?: boolean }} [options] see SioWsClient
+ * @param {{ largeReads?: boolean, localAddress?: string }} [options] see SioWsClient
  * @returns {Promise<SioWsClient>}
  */
 export function connectWs(port, onLateError, options = {}) {

@@ -6,6 +6,7 @@
 //   mark   → zero the counters: the measured window starts here
 //   end    → counters, wall time and this process's CPU since `mark`
 //   stop   → stop generating load (in-flight requests still complete)
+//   call   → a scenario's own command: { name, args } → its `commands[name](ctx, args)`
 //   exit   → exit at once
 import { performance, monitorEventLoopDelay } from "node:perf_hooks";
 import { WindowProfiler } from "../lib/profiler.js";
@@ -22,6 +23,8 @@ const SCENARIOS = {
   "room-churn": () => import("./scenarios/room-churn.js"),
   // fanout's client side, its clients spread over the nodes (ctx.ports)
   "cross-node": () => import("./scenarios/fanout.js"),
+  "fanout-distinct": () => import("./scenarios/fanout-distinct.js"),
+  scale: () => import("./scenarios/scale.js"),
 };
 
 /** Error messages kept per window (the count is always exact). */
@@ -84,6 +87,11 @@ const commands = {
     const t0 = performance.now();
     await scenario.start(ctx);
     return { elapsedMs: performance.now() - t0 };
+  },
+  async call({ name, args }) {
+    const command = scenario?.commands && Object.hasOwn(scenario.commands, name) ? scenario.commands[name] : undefined;
+    if (!command) throw new Error(`the scenario has no command ${name}`);
+    return command(ctx, args ?? {});
   },
   stop() {
     ctx.running = false;

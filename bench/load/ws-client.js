@@ -66,6 +66,8 @@ function uncork(client) {
  *   @default true
  * @property {boolean} [largeReads] read up to 1 MiB per syscall (for large frames; each read is
  *   copied once). @default false
+ * @property {string} [localAddress] source address of the TCP connection (e.g. 127.0.0.2: each
+ *   loopback address has its own ephemeral ports). @default the kernel's choice
  */
 
 export class SioWsClient {
@@ -81,6 +83,8 @@ export class SioWsClient {
   onbinaryevent = noop;
   /** `3probe` on an upgrading socket. @type {() => void} */
   onprobe = noop;
+  /** An Engine.IO PING arrived (the PONG is already sent). @type {() => void} */
+  onping = noop;
   /** Protocol or transport failure. @type {(err: Error) => void} */
   onerror = noop;
   /** The TCP connection is gone, whatever the cause (called once, after onerror if any). @type {() => void} */
@@ -121,6 +125,7 @@ export class SioWsClient {
       port,
       host: "127.0.0.1",
       noDelay: true,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
       ...(options.largeReads ? { onread: { buffer: newReadBuffer, callback: (n, buf) => this.#onBytes(buf.subarray(0, n)) } } : {}),
     });
     this.socket = socket;
@@ -231,7 +236,8 @@ export class SioWsClient {
       case EIO.MESSAGE:
         return this.#onSioPacket(data);
       case EIO.PING:
-        return this.send("3");
+        this.send("3");
+        return this.onping();
       case EIO.OPEN:
         if (this.#sendConnect) this.send("40");
         return;

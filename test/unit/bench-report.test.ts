@@ -39,8 +39,7 @@ const scenario = {
   ],
 };
 
-function report(runs: any[], mode: { name: string; rounds: number }) {
-  const targets = ["socket.io", "tidewire"];
+function report(runs: any[], mode: { name: string; rounds: number }, targets = ["socket.io", "tidewire"]) {
   const summarized = { ...scenario, runs, ...summarizeScenario(scenario, runs, targets) };
   const results = { date: "2026-01-01T00:00:00Z", mode, targets, scenarios: [summarized] };
   return { text: textTable(results), markdown: markdownTable(results), ratios: summarized.ratios };
@@ -84,5 +83,22 @@ describe("bench report", () => {
     expect(measured.text).toMatch(/idle figure +2\.00 +1\.00 +0\.50x +<= 0\.6x met/);
     const missing = report([run("socket.io", 1, 1000, 0.1), run("tidewire", 1, 3000, 0.05)], { name: "full", rounds: 1 });
     expect(missing.text).toMatch(/idle figure +– +– +–$/m);
+  });
+
+  it("the bare ws server (target raw) gets its own column and its own ratio to socket.io, without a verdict", () => {
+    const runs = [run("socket.io", 1, 1000, 0.1), run("tidewire", 1, 3000, 0.05), run("raw", 1, 5000, 0.02)];
+    const { text, markdown } = report(runs, { name: "quick", rounds: 1 }, ["socket.io", "tidewire", "raw"]);
+    expect(text).toMatch(/metric +socket\.io +tidewire +bare ws +ratio +target +bare ws ratio/);
+    // units/s: tidewire 3.00x (target >= 2x), bare ws 5.00x
+    expect(text).toMatch(/units\/s +1,000 +3,000 +5,000 +3\.00x +>= 2x met +5\.00x$/m);
+    // CPU per unit: tidewire 50 / 100 µs, bare ws 4 / 100 µs
+    expect(text).toMatch(/server CPU µs\/unit +100\.00 +16\.67 +4\.00 +0\.17x +<= 0\.75x met +0\.04x$/m);
+    expect(markdown).toContain("| demo | units/s | 1,000 | 3,000 | 5,000 | 3.00x | >= 2x ✓ | 5.00x |");
+  });
+
+  it("a scenario the bare ws server did not run leaves its cells empty", () => {
+    const runs = [run("socket.io", 1, 1000, 0.1), run("tidewire", 1, 3000, 0.05)];
+    const { text } = report(runs, { name: "quick", rounds: 1 }, ["socket.io", "tidewire", "raw"]);
+    expect(text).toMatch(/units\/s +1,000 +3,000 +– +3\.00x +>= 2x met$/m);
   });
 });
