@@ -205,8 +205,9 @@ async function smoke(target) {
  * runOnce, then the host probe again once every process of the run has
  * exited (a server may still be working off a backlog when the load stops).
  */
-async function runProbed(scenario, target, round, mode) {
-  const run = scenario.kind === "scale" ? await runScale(scenario, target, round, mode) : await runOnce(scenario, target, round, mode);
+async function runProbed(scenario, target, round, mode, attempt = 1) {
+  const run =
+    scenario.kind === "scale" ? await runScale(scenario, target, round, mode, attempt) : await runOnce(scenario, target, round, mode, attempt);
   if (run.ok) {
     run.probeMs.push(await hostProber.request("probe"));
     fastestProbeMs = Math.min(fastestProbeMs, ...run.probeMs);
@@ -218,9 +219,9 @@ async function runProbed(scenario, target, round, mode) {
  * One measured run of one scenario against one target, in fresh processes.
  * @returns {Promise<object>} the raw result (ok false with the error on failure)
  */
-async function runOnce(scenario, target, round, mode) {
+async function runOnce(scenario, target, round, mode, attempt = 1) {
   const base = { scenario: scenario.name, target, round, kind: scenario.kind };
-  const profilePath = (who) => profileFile(mode, scenario, target, round, who);
+  const profilePath = (who) => profileFile(mode, scenario, target, round, attempt, who);
   const nodeCount = scenario.servers ?? 1;
   /** @type {PinnedChild[]} */
   const servers = [];
@@ -321,11 +322,15 @@ async function runOnce(scenario, target, round, mode) {
   }
 }
 
-/** Where a run's CPU profile goes (`who`: server or load, `phase` for scale), or null when not profiling it. */
-function profileFile(mode, scenario, target, round, who, phase = "") {
+/**
+ * Where a run's CPU profile goes (`who`: server or load, `phase` for scale),
+ * or null when not profiling it. A repeated attempt gets a file of its own
+ * (`-r1a2-`): the summaries read the profiles of the attempts kept.
+ */
+function profileFile(mode, scenario, target, round, attempt, who, phase = "") {
   if (mode.profile !== who && mode.profile !== "all") return null;
   const dir = fileURLToPath(new URL("./results/profiles/", import.meta.url));
-  return `${dir}${scenario.name}-${target}-r${round}-${who}${phase ? `-${phase}` : ""}.cpuprofile`;
+  return `${dir}${scenario.name}-${target}-r${round}${attempt > 1 ? `a${attempt}` : ""}-${who}${phase ? `-${phase}` : ""}.cpuprofile`;
 }
 
 /** Nearest-rank quantile of a sorted list. */
@@ -355,10 +360,10 @@ function othersPct(server, loadCpu, windowMs, cores) {
  * window's (the common metrics and the disturbance check read them; the
  * connect storm's disturbance counts too).
  */
-async function runScale(scenario, target, round, mode) {
+async function runScale(scenario, target, round, mode, attempt = 1) {
   const base = { scenario: scenario.name, target, round, kind: scenario.kind };
   const params = scenario.params(mode);
-  const profile = (who, phase) => profileFile(mode, scenario, target, round, who, phase);
+  const profile = (who, phase) => profileFile(mode, scenario, target, round, attempt, who, phase);
   /** @type {PinnedChild | null} */
   let server = null;
   const workers = [];
@@ -422,6 +427,7 @@ async function runScale(scenario, target, round, mode) {
     }
     const broadcastLoads = await all("end");
     const broadcastServer = await server.request("end");
+    const broadcastMs = Math.max(...broadcastLoads.map((l) => l.elapsedMs));
 
     const phases = [stormLoads, idleLoads, broadcastLoads];
     return {
@@ -448,6 +454,9 @@ async function runScale(scenario, target, round, mode) {
         heartbeatMs: idleMs,
         broadcasts,
         broadcastServer,
+        // the load processes' CPU over the broadcast phase (all broadcasts and the gaps)
+        broadcastLoadCpu: loadCpu(broadcastLoads),
+        broadcastMs,
       },
       profiles: [stormServer, idleServer, broadcastServer].map((r) => r.profile).concat(phases.flatMap((list) => list.map((l) => l.profile))).filter(Boolean),
     };
@@ -528,6 +537,8 @@ function hostSlowdown(run) {
 
 /** Above 1: the run was disturbed (other processes, or a slowed host); lower is better. */
 function disturbance(run) {
+  // A failed run is retried like a disturbed one, and never kept over one that measured something.
+  if (!run.ok) return Infinity;
   return Math.max(contention(run) / CONTENDED_PCT, (hostSlowdown(run) - 1) / (SLOW_HOST_FACTOR - 1));
 }
 
@@ -655,7 +666,7 @@ async function main() {
         log(progressLine(scenario, run));
         const retries = mode.retriesExplicit ? mode.retries : Math.min(mode.retries, scenario.retries ?? Infinity);
         for (let retry = 1; retry <= retries && disturbance(run) > 1 && retryFits(scenario); retry++) {
-          const again = await timed(scenario, () => runProbed(scenario, target, round, mode));
+          const again = await timed(scenario, () => runProbed(scenario, target, round, mode, retry + 1));
           log(progressLine(scenario, again, `retry ${retry}`));
           again.attempts = (run.attempts ?? 1) + 1;
           if (disturbance(again) < disturbance(run)) run = again;
@@ -686,18 +697,22 @@ async function main() {
   writeFileSync(out, json);
   writeFileSync(`${dir}latest.json`, json);
   writeFileSync(`${dir}latest.md`, `${markdownHeading(results)}\n\n${markdownTable(results)}\n`);
-  // One summary per scenario, target and profiled process (and scale phase): the rounds summed.
+  // One summary per scenario, target and side (server, or all load processes together; and
+  // the scale scenario's phase): the rounds summed.
   for (const s of scenarios) {
     const def = SCENARIOS.find((d) => d.name === s.name);
-    /** @type {Map<string, { files: string[], units: number, unitLabel?: string }>} */
+    /** @type {Map<string, { files: string[], units: number, unitLabel?: string, runs: Set<object> }>} */
     const groups = new Map();
     for (const run of s.runs) {
       for (const file of run.profiles ?? []) {
-        const key = file.replace(/-r\d+-/, "-");
+        // …-r2a3-load-heartbeat1.cpuprofile → …-load-heartbeat.cpuprofile
+        const key = file.replace(/-r\d+(a\d+)?-/, "-").replace(/(-load(-[a-z]+)?)\d+\.cpuprofile$/, "$1.cpuprofile");
         const { units = 0, unitLabel } = profileUnits(def, run, file);
-        const group = groups.get(key) ?? { files: [], units: 0, unitLabel };
+        const group = groups.get(key) ?? { files: [], units: 0, unitLabel, runs: new Set() };
         group.files.push(file);
-        group.units += units;
+        // a run's units count once per group, however many load processes it profiled
+        if (!group.runs.has(run)) group.units += units;
+        group.runs.add(run);
         groups.set(key, group);
       }
     }

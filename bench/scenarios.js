@@ -324,6 +324,13 @@ export const SCENARIOS = [
         target: 0.5,
         format: "2",
       },
+      {
+        key: "pingCpuMain",
+        label: "heartbeat: of which main thread µs/ping",
+        value: (r) => (r.server.threads ? (r.server.threads.main * 1e6) / r.scale.pings : NaN),
+        better: "lower",
+        format: "2",
+      },
       { key: "pingRate", label: "heartbeat: pings/s received", value: (r) => r.scale.pings / (r.scale.heartbeatMs / 1000), format: "int" },
       { key: "bcastP50", label: "one broadcast to all: latency p50 ms", value: (r) => perBroadcast(r, "p50Us") / 1e3, better: "lower", format: "1" },
       { key: "bcastP99", label: "one broadcast to all: latency p99 ms", value: (r) => perBroadcast(r, "p99Us") / 1e3, better: "lower", target: 0.6, format: "1" },

@@ -119,17 +119,18 @@ function verdictCells(r, words) {
 /** Human table for the terminal. */
 export function textTable(results) {
   const lines = [];
-  const targets = results.targets;
-  const both = targets.includes(REFERENCE) && targets.includes(CANDIDATE);
-  const bare = targets.includes(REFERENCE) && targets.includes(BARE);
-  const header = [
-    "metric",
-    ...targets.map((t) => targetHeading(results, t)),
-    ...(both ? ["ratio", "target"] : []),
-    ...(bare ? [`${label(BARE)} ratio`] : []),
-  ];
   const rounds = roundCount(results);
   for (const s of results.scenarios) {
+    // the bare ws column only where that server ran (or failed to)
+    const targets = results.targets.filter((t) => t !== BARE || s.summary[t]?.rounds > 0 || s.summary[t]?.failed > 0);
+    const both = targets.includes(REFERENCE) && targets.includes(CANDIDATE);
+    const bare = targets.includes(REFERENCE) && targets.includes(BARE);
+    const header = [
+      "metric",
+      ...targets.map((t) => targetHeading(results, t)),
+      ...(both ? ["ratio", "target"] : []),
+      ...(bare ? [`${label(BARE)} ratio`] : []),
+    ];
     lines.push("", `${s.title}  (${s.name}, ${rounds} round${rounds === 1 ? "" : "s"})`);
     const rows = [header];
     /** A metric this mode does not measure: its label and a note, outside the columns. */

@@ -3,7 +3,7 @@
 // bench/server.js and bench/calibrate/raw-server.js.
 import { performance } from "node:perf_hooks";
 import { getHeapSpaceStatistics } from "node:v8";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { WindowProfiler } from "./profiler.js";
 import { answerCommands } from "./commands.js";
 
@@ -34,6 +34,27 @@ async function settleNewSpace(size, maxMs) {
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   return { settleMs: Math.round(performance.now() - t0), settled: settled() };
+}
+
+/**
+ * CPU time (s) of this process's main thread and of all its other threads
+ * together (V8's platform workers: concurrent and parallel GC, compilation;
+ * libuv's pool), from /proc/self/task/<tid>/schedstat (ns, user + system);
+ * null where /proc is unavailable. process.cpuUsage() counts every thread.
+ */
+function threadCpu() {
+  try {
+    let main = 0;
+    let others = 0;
+    for (const tid of readdirSync("/proc/self/task")) {
+      const ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      if (Number(tid) === process.pid) main += ns;
+      else others += ns;
+    }
+    return { main: main / 1e9, others: others / 1e9 };
+  } catch {
+    return null;
+  }
 }
 
 function memory() {
@@ -97,7 +118,7 @@ export function serveHarness(httpServer, stats, extra = {}) {
         baseline = memory();
       }
       if (profile) await profiler.start(profile);
-      window = { cpu: process.cpuUsage(), t0: performance.now(), baseline, newSpace: newSpaceSize() };
+      window = { cpu: process.cpuUsage(), threads: threadCpu(), t0: performance.now(), baseline, newSpace: newSpaceSize() };
       return { baseline };
     },
     /**
@@ -108,8 +129,11 @@ export function serveHarness(httpServer, stats, extra = {}) {
     async end({ gc = false, settle = 0 } = {}) {
       if (window === null) throw new Error("end without mark");
       const cpu = process.cpuUsage(window.cpu);
+      const threads = threadCpu();
       const elapsedMs = performance.now() - window.t0;
       const result = { cpuUser: cpu.user / 1e6, cpuSystem: cpu.system / 1e6, elapsedMs, baseline: window.baseline, after: null };
+      // CPU of the main thread and of the others (GC helpers…) in the window
+      if (threads && window.threads) result.threads = { main: threads.main - window.threads.main, others: threads.others - window.threads.others };
       result.profile = await profiler.stop();
       if (gc) {
         await collectGarbage();

@@ -12,16 +12,20 @@
 //     the timestamp in the payload (the server's CLOCK_MONOTONIC, which every
 //     process of the machine shares) to when the client handled the frame.
 // Pings received are counted in stats.deliveries (the heartbeat window).
-import { connectWs, runBounded } from "../connect.js";
+// The clients are lean-ws-client.js's: a fraction of ws-client.js's CPU per
+// received message, so that the load processes, which share one core, keep
+// up with the server's 18,000 writes of one broadcast.
+import { runBounded } from "../connect.js";
+import { connectLean } from "../lean-ws-client.js";
 import { readInt } from "../protocol.js";
 
 /** `["blast",{"t":` : the fixed start of a broadcast, before its timestamp. */
 const BLAST_PREFIX = Buffer.from('["blast",{"t":');
 const SEQ_KEY = Buffer.from(',"s":');
 
-/** @type {import("../ws-client.js").SioWsClient[]} */
+/** @type {import("../lean-ws-client.js").LeanWsClient[]} */
 let warm = [];
-/** @type {import("../ws-client.js").SioWsClient[]} */
+/** @type {import("../lean-ws-client.js").LeanWsClient[]} */
 let clients = [];
 /**
  * Broadcasts being collected, by seq: each client's latency (µs, NaN until it
@@ -49,7 +53,7 @@ function concurrencyShare(ctx) {
 /** @param {import("../worker.js").LoadContext} ctx */
 export async function setup(ctx) {
   const localAddress = sourceAddress(ctx.index);
-  warm = await runBounded(ctx.params.warmup, concurrencyShare(ctx), () => connectWs(ctx.port, ctx.error, { localAddress }), 30000);
+  warm = await runBounded(ctx.params.warmup, concurrencyShare(ctx), () => connectLean(ctx.port, ctx.error, localAddress), 30000);
   for (const c of warm) watch(ctx, c, -1);
 }
 
@@ -61,7 +65,7 @@ export async function start(ctx) {
     n,
     concurrencyShare(ctx),
     () =>
-      connectWs(ctx.port, ctx.error, { localAddress }).then((c) => {
+      connectLean(ctx.port, ctx.error, localAddress).then((c) => {
         ctx.stats.units++;
         return c;
       }),
@@ -73,7 +77,7 @@ export async function start(ctx) {
 
 /**
  * @param {import("../worker.js").LoadContext} ctx
- * @param {import("../ws-client.js").SioWsClient} c
+ * @param {import("../lean-ws-client.js").LeanWsClient} c
  * @param {number} i index among the measured clients (-1: a warm-up client, not counted)
  */
 function watch(ctx, c, i) {
