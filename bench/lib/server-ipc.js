@@ -2,7 +2,7 @@
 // commands (mark, end, stats) and announces readiness. Shared by
 // bench/server.js and bench/calibrate/raw-server.js.
 import { performance } from "node:perf_hooks";
-import { getHeapSpaceStatistics } from "node:v8";
+import { getHeapSnapshot, getHeapSpaceStatistics } from "node:v8";
 import { readdirSync, readFileSync } from "node:fs";
 import { WindowProfiler } from "./profiler.js";
 import { answerCommands } from "./commands.js";
@@ -60,6 +60,61 @@ function threadCpu() {
 function memory() {
   const m = process.memoryUsage();
   return { heapUsed: m.heapUsed, rss: m.rss };
+}
+
+/**
+ * Self size and count of the heap's objects by kind (`type:constructor`, strings
+ * together) after forced GC, from a heap snapshot, and heapUsed after that GC
+ * (before the snapshot's own garbage).
+ * @returns {Promise<{ kinds: Map<string, { count: number, bytes: number }>, heapUsed: number }>}
+ */
+async function heapByKind() {
+  await collectGarbage();
+  const heapUsed = process.memoryUsage().heapUsed;
+  const chunks = [];
+  for await (const chunk of getHeapSnapshot()) chunks.push(chunk);
+  const snapshot = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  const fields = snapshot.snapshot.meta.node_fields;
+  const types = snapshot.snapshot.meta.node_types[0];
+  const width = fields.length;
+  const typeAt = fields.indexOf("type");
+  const nameAt = fields.indexOf("name");
+  const sizeAt = fields.indexOf("self_size");
+  const nodes = snapshot.nodes;
+  const kinds = new Map();
+  for (let i = 0; i < nodes.length; i += width) {
+    const type = types[nodes[i + typeAt]];
+    const name = type.includes("string") ? "" : type === "code" || type === "hidden" ? "" : snapshot.strings[nodes[i + nameAt]];
+    const kind = `${type}${name ? `: ${name}` : ""}`.slice(0, 100);
+    const entry = kinds.get(kind) ?? { count: 0, bytes: 0 };
+    entry.count++;
+    entry.bytes += nodes[i + sizeAt];
+    kinds.set(kind, entry);
+  }
+  return { kinds, heapUsed };
+}
+
+/** The `heapBreakdown` command of bench/memory-breakdown.js: a snapshot before, the per-connection diff after. */
+function heapBreakdownCommand() {
+  let before = null;
+  let heapBefore = 0;
+  return async ({ phase, connections = 1, top = 30 }) => {
+    if (phase === "before") {
+      ({ kinds: before, heapUsed: heapBefore } = await heapByKind());
+      return {};
+    }
+    if (before === null) throw new Error("heapBreakdown: no 'before' snapshot");
+    const { kinds: after, heapUsed } = await heapByKind();
+    const heapPerConnection = (heapUsed - heapBefore) / connections;
+    const rows = [];
+    for (const [kind, { count, bytes }] of after) {
+      const base = before.get(kind) ?? { count: 0, bytes: 0 };
+      const grown = (bytes - base.bytes) / connections;
+      if (grown > 4) rows.push({ kind, count: (count - base.count) / connections, bytes: grown });
+    }
+    rows.sort((a, b) => b.bytes - a.bytes);
+    return { heapPerConnection, shownBytes: rows.reduce((sum, r) => sum + r.bytes, 0), rows: rows.slice(0, top) };
+  };
 }
 
 /**
@@ -150,6 +205,7 @@ export function serveHarness(httpServer, stats, extra = {}) {
     async stats() {
       return { ...(await stats()), ...memory(), openFileLimit: openFileLimit() };
     },
+    heapBreakdown: heapBreakdownCommand(),
     ...extra,
   };
   answerCommands(commands);
