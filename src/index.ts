@@ -14,8 +14,29 @@ export type { ExtendedError, NamespaceReservedEventsMap, ServerReservedEventsMap
 export type { Event, SocketReservedEventsMap, Handshake } from "./io/socket.js";
 export type { DisconnectReason } from "./io/disconnect-reason.js";
 export type { DrainOptions } from "./io/drain.js";
+export { defineEvents } from "./io/policy/index.js";
+export type {
+  AckCallback,
+  ArgSchemas,
+  EmitEventsOf,
+  EventDeclaration,
+  EventSchemas,
+  HandshakeRate,
+  InputArgs,
+  LimitAction,
+  LimitsOptions,
+  ListenEventsOf,
+  ParsedArgs,
+  PayloadIssue,
+  ProxyOptions,
+  RateLimit,
+  RateLimitInfo,
+  StandardSchemaV1,
+  ValidatedListener,
+  ValidationErrorInfo,
+} from "./io/policy/index.js";
 export type { ServerStats, NamespaceStats, AckRttStats } from "./observe/stats.js";
-export type { CauseTable, PerTransport, RefusalCause } from "./observe/counters.js";
+export type { CauseTable, EventRefusalCause, PerTransport, RefusalCause } from "./observe/counters.js";
 export type { DisconnectCause, DisconnectCauseCode, DisconnectDetails, TransportKind } from "./observe/causes.js";
 export type { CloseOptions } from "./io/server.js";
 export type { Room, SocketId, BroadcastFlags, BroadcastOptions } from "./adapter/types.js";

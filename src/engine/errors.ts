@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import type { RefusalCause } from "../observe/counters.js";
 
 export const ErrorCodes = Object.freeze({
   UNKNOWN_TRANSPORT: 0,
@@ -37,47 +38,61 @@ export interface ErrorContext {
 }
 
 /**
- * The `code` of a handshake refused while the server drains: the HTTP
- * status. Engine.IO's codes 0-5 are protocol errors; a refusal of a valid
- * handshake carries the status it was answered with instead.
+ * The `code` of a handshake refused while the server drains or sheds load:
+ * the HTTP status. Engine.IO's codes 0-5 are protocol errors; a refusal of
+ * a valid handshake carries the status it was answered with instead.
  */
 export const SERVICE_UNAVAILABLE = 503;
+/** The `code` of a handshake refused by a per-address limit (`limits`). */
+export const TOO_MANY_REQUESTS = 429;
 
 /** The argument of the server's `connection_error` event. */
 export interface ConnectionError {
   req: IncomingMessage;
-  /** Engine.IO's error code, or 503 for a handshake refused while draining. */
-  code: ErrorCode | typeof SERVICE_UNAVAILABLE;
+  /** Engine.IO's error code, or the HTTP status (503, 429) of a refused handshake. */
+  code: ErrorCode | typeof SERVICE_UNAVAILABLE | typeof TOO_MANY_REQUESTS;
   message: string;
   context?: ErrorContext;
 }
 
-/** Why a valid handshake is refused: the server drains. */
+/**
+ * Why a valid handshake is refused before a session exists: the server
+ * drains (503), is overloaded (503), or the client's address went over a
+ * limit (429). Load balancers take a 503 as "try another node" and a 429
+ * as "this client must slow down"; both carry Retry-After.
+ */
 export interface Refusal {
-  /** The stable cause code, as in the JSON body and `connection_error`'s context. */
-  cause: "server_drain";
+  /** The stable cause code, as in the JSON body, `connection_error`'s context and `io.stats()`. */
+  cause: RefusalCause;
+  status: typeof SERVICE_UNAVAILABLE | typeof TOO_MANY_REQUESTS;
   /** Sent as `Retry-After`. */
   retryAfterS: number;
+  /** For the JSON body: what happened and what the client should do. */
   message: string;
 }
 
+const STATUS_LINES: Readonly<Record<Refusal["status"], string>> = {
+  503: "503 Service Unavailable",
+  429: "429 Too Many Requests",
+};
+
 function refusalBody(refusal: Refusal): string {
   return JSON.stringify({
-    code: SERVICE_UNAVAILABLE,
+    code: refusal.status,
     message: refusal.message,
     cause: refusal.cause,
     retryAfter: refusal.retryAfterS,
   });
 }
 
-/** `503` with `Retry-After` and a JSON body naming the cause, on a plain HTTP handshake. */
+/** The refusal's status with `Retry-After` and a JSON body naming the cause, on a plain HTTP handshake. */
 export function refuseRequest(res: ServerResponse, refusal: Refusal): void {
   if (res.headersSent) {
     if (!res.writableEnded) res.end();
     return;
   }
   const body = refusalBody(refusal);
-  res.writeHead(SERVICE_UNAVAILABLE, {
+  res.writeHead(refusal.status, {
     "Content-Type": "application/json",
     "Content-Length": Buffer.byteLength(body),
     "Retry-After": String(refusal.retryAfterS),
@@ -92,7 +107,9 @@ export function refuseUpgrade(socket: Duplex, refusal: Refusal): void {
   if (socket.writable) {
     const body = refusalBody(refusal);
     socket.write(
-      "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: " +
+      "HTTP/1.1 " +
+        STATUS_LINES[refusal.status] +
+        "\r\nConnection: close\r\nRetry-After: " +
         refusal.retryAfterS +
         "\r\nCache-Control: no-store\r\nContent-Type: application/json\r\nContent-Length: " +
         Buffer.byteLength(body) +

@@ -11,6 +11,7 @@ import { rejectLater, rethrowLater } from "../core/rethrow.js";
 import type { RoutingFailure, RoutingHost, SessionRouter } from "../core/routing.js";
 import { sessionCookie } from "./cookie.js";
 import { corsMiddleware } from "./cors.js";
+import type { Admission } from "./admission.js";
 import {
   abortRequest,
   abortUpgrade,
@@ -78,6 +79,8 @@ export class Server extends EventEmitter implements EngineContext {
   readonly #acceptor: WebSocketAcceptor;
   /** Set while draining: every new handshake gets this refusal. */
   #refusal: Refusal | null = null;
+  /** The admission step of the `limits` option (io/policy), if configured. */
+  #admission: Admission | null = null;
   #detach: (() => void) | null = null;
   /** Hands requests for other nodes' sessions to them (set by a cluster adapter), or null. */
   #router: SessionRouter | null = null;
@@ -180,9 +183,19 @@ export class Server extends EventEmitter implements EngineContext {
   startDraining(retryAfterS: number): void {
     this.#refusal ??= {
       cause: "server_drain",
+      status: SERVICE_UNAVAILABLE,
       retryAfterS,
       message: "Server draining: this node is shutting down; connect again and another node will take the connection",
     };
+  }
+
+  /**
+   * Installs the admission step every new handshake passes after the drain
+   * check (see Admission). Set before any session opens. @internal used by
+   * the `limits` option
+   */
+  setAdmission(admission: Admission | null): void {
+    this.#admission = admission;
   }
 
   /** Closes every session at once ("forced close") and the WebSocket server. */
@@ -331,7 +344,8 @@ export class Server extends EventEmitter implements EngineContext {
       const scope = facts.handshake({ req, transport: res !== null ? "polling" : "websocket" });
       if (scope !== undefined) handshakeScopes.set(req, scope);
     }
-    if (this.#refusal !== null) return this.#refuse(req, res, socket, this.#refusal);
+    const refusal = this.#refusal ?? (this.#admission !== null ? this.#admission.admit(req) : null);
+    if (refusal !== null) return this.#refuse(req, res, socket, refusal);
     const query = queryOf(req);
     const protocol = protocolOf(query);
     if (protocol === 3 && !this.opts.allowEIO3) {
@@ -357,11 +371,12 @@ export class Server extends EventEmitter implements EngineContext {
     this.counters.handshakeRefusals[refusal.cause]++;
     endHandshake(req, new Error(refusal.message));
     if (log.enabled) log("refusing handshake %s: %s", req.url, refusal.cause);
+    const draining = refusal.cause === "server_drain";
     this.emit("connection_error", {
       req,
-      code: SERVICE_UNAVAILABLE,
-      message: "Server draining",
-      context: { name: "SERVER_DRAINING", cause: refusal.cause, retryAfterS: refusal.retryAfterS },
+      code: refusal.status,
+      message: draining ? "Server draining" : refusal.status === SERVICE_UNAVAILABLE ? "Server overloaded" : "Too many requests",
+      context: { name: draining ? "SERVER_DRAINING" : "HANDSHAKE_REFUSED", cause: refusal.cause, retryAfterS: refusal.retryAfterS },
     });
     if (res !== null) refuseRequest(res, refusal);
     else refuseUpgrade(socket as Duplex, refusal);
@@ -457,6 +472,7 @@ export class Server extends EventEmitter implements EngineContext {
     this.clients[session.id] = session;
     this.clientsCount++;
     this.counters.handshakes[session.transport.name]++;
+    if (this.#admission !== null) this.#admission.onOpen(session);
     endHandshake(session.request);
     return session;
   }
@@ -466,6 +482,7 @@ export class Server extends EventEmitter implements EngineContext {
     if (this.clients[session.id] === session) {
       delete this.clients[session.id];
       this.clientsCount--;
+      if (this.#admission !== null) this.#admission.onClose(session);
     }
   }
 

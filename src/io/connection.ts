@@ -13,6 +13,8 @@ import type { Socket } from "./socket.js";
 import type { DisconnectReason } from "./disconnect-reason.js";
 import { ParseError } from "../core/errors.js";
 import { withCause, type CauseRequest } from "../observe/causes.js";
+import { InboundPolicy } from "./policy/inbound.js";
+import { schemasOf } from "./policy/rejection.js";
 
 const CONNECT_TIMEOUT: CauseRequest = Object.freeze({ code: "connect_timeout" });
 const SERVER_DISCONNECT: CauseRequest = Object.freeze({ code: "server_disconnect" });
@@ -55,12 +57,14 @@ export class Connection {
   repliesDue = 0;
   /** Its sockets were ended by a drain; the transport closes once their sessions are saved. */
   #draining = false;
+  /** Rate limits and schemas between the decoder and the sockets; null (and free) when none apply. */
+  #inbound: InboundPolicy | null = null;
   /*
    * Engine listeners, bound in the constructor: no closure context, and no
    * run-time name per instance as an arrow in a field initializer would get
    * from the bundle's keepNames (about 256 bytes each).
    */
-  readonly #onData: (data: string | Buffer) => void;
+  #onData: (data: string | Buffer) => void;
   readonly #onClose: (reason: DisconnectReason | string, description?: unknown) => void;
 
   constructor(server: Server<any, any, any, any>, conn: EngineSocket) {
@@ -74,6 +78,10 @@ export class Connection {
     } else {
       this.#decoder = new parser.Decoder();
       this.#decoder.on("decoded", this.#handleDecoded.bind(this));
+    }
+    if (server.policy !== null && server.policy.limits.perConnection) {
+      this.#inbound = this.#newInbound();
+      this.#onData = this.#handleLimitedData.bind(this);
     }
     conn.on("data", this.#onData);
     conn.on("close", this.#onClose);
@@ -105,6 +113,22 @@ export class Connection {
       if (log.enabled) log("no namespace joined in time, closing %s", this.id);
       this.close(CONNECT_TIMEOUT);
     }
+  }
+
+  /**
+   * @internal The connection's inbound policy, created if it has none (an
+   * asynchronous `socket.on(event, schema, handler)` needs one to hold the
+   * socket's later events).
+   */
+  inbound(): InboundPolicy {
+    return (this.#inbound ??= this.#newInbound());
+  }
+
+  #newInbound(): InboundPolicy {
+    const policy = this.server.policy;
+    const key = policy !== null && policy.addresses !== null ? policy.addressOf(this.conn.request) : "";
+    const address = policy !== null && policy.limits.eventsPerAddress !== null ? policy.stateOf(this.conn.request) : null;
+    return new InboundPolicy(this, policy?.limits ?? null, this.server.counters, address, key);
   }
 
   /** Encodes and sends one packet. An encoding failure is reported to `socket`. */
@@ -205,6 +229,7 @@ export class Connection {
 
   /** @internal */
   removeSocket(socket: Socket<any, any, any, any>): void {
+    if (this.#inbound !== null) this.#inbound.forget(socket);
     if (this.#sockets === null) {
       if (this.#socket === socket) this.#socket = null;
     } else if (this.#sockets.get(socket.id) === socket) {
@@ -221,6 +246,7 @@ export class Connection {
   }
 
   #addSocket(socket: Socket<any, any, any, any>): void {
+    if (this.#inbound === null && schemasOf(socket.nsp) !== undefined) this.#inbound = this.#newInbound();
     if (this.#sockets === null && this.#socket === null) {
       this.#socket = socket;
       return;
@@ -311,6 +337,12 @@ export class Connection {
     this.#handleDecoded(decoded);
   }
 
+  /** #handleData with a bytes limit: each message is counted before it is decoded. */
+  #handleLimitedData(data: string | Buffer): void {
+    if (this.#inbound !== null) this.#inbound.onMessage(data.length);
+    this.#handleData(data);
+  }
+
   #handleDecoded(packet: Packet): void {
     try {
       this.#route(packet);
@@ -344,7 +376,9 @@ export class Connection {
         );
         return;
       }
-      socket.onPacket(packet);
+      const inbound = this.#inbound;
+      if (inbound === null) socket.onPacket(packet);
+      else inbound.receive(socket, packet);
     } else if (!this.#draining) {
       if (log.enabled) log("invalid packet for namespace %s (type %d), closing", name, packet.type);
       this.close(FOREIGN_NAMESPACE);

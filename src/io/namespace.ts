@@ -12,6 +12,8 @@ import type { Server } from "./server.js";
 import { Socket } from "./socket.js";
 import type { NamespaceCounters } from "../observe/counters.js";
 import { FACT_CONNECTION, facts } from "../observe/facts.js";
+import { compileEvents, type EmitEventsOf, type EventSchemas, type ListenEventsOf } from "./policy/events.js";
+import { setSchemas, schemasOf, type ValidationErrorInfo } from "./policy/rejection.js";
 import {
   StrictEventEmitter,
   type AllButLast,
@@ -44,6 +46,12 @@ export interface NamespaceReservedEventsMap<
 > {
   connect: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void;
   connection: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void;
+  /**
+   * An incoming event was refused by its schema (tidewire's own): log it,
+   * or disconnect `info.socket`. Its ack was answered with
+   * `{ error: "invalid_payload", event, issues }` already.
+   */
+  validation_error: (info: ValidationErrorInfo) => void;
 }
 
 export interface ServerReservedEventsMap<
@@ -190,6 +198,27 @@ export class Namespace<
       (args as any[]).push((err: Error | null, responses: any) => (err ? reject(err) : resolve(responses)));
       (this.serverSideEmit as any)(ev, ...args);
     });
+  }
+
+  /**
+   * Declares the schemas of events clients send to this namespace (from
+   * `defineEvents`), on top of the server's `events` option: from now on
+   * each such event is validated before any middleware or listener sees it,
+   * sockets already connected included. Returns this namespace, typed by
+   * the declaration.
+   */
+  events<E extends EventSchemas<any, any>>(declaration: E): Namespace<ListenEventsOf<E>, EmitEventsOf<E>, ServerSideEvents, SocketData> {
+    const table = compileEvents(`io.of("${this.name}").events`, declaration);
+    const inherited = schemasOf(this);
+    setSchemas(this, inherited === undefined ? table : new Map([...inherited, ...table]));
+    for (const socket of this.sockets.values()) socket.client.inbound();
+    for (const socket of this._preConnectSockets.values()) socket.client.inbound();
+    return this as any;
+  }
+
+  /** @internal Emits `validation_error` to this namespace's listeners; false if there are none. */
+  reportValidationError(info: ValidationErrorInfo): boolean {
+    return this.emitReserved("validation_error", info);
   }
 
   /** Called by cluster adapters with an event another node sent. */

@@ -1,6 +1,8 @@
 import { invalidOption } from "../core/errors.js";
 import type { AttachOptions, EngineOptions } from "../engine/options.js";
 import type { Adapter } from "../adapter/adapter.js";
+import type { LimitsOptions } from "./policy/options.js";
+import type { EventSchemas } from "./policy/events.js";
 
 /** Connection-state recovery, as socket.io 4.8 defines it. */
 export interface ConnectionStateRecoveryOptions {
@@ -33,6 +35,20 @@ export interface ServerOptions extends EngineOptions, AttachOptions {
   connectionStateRecovery?: ConnectionStateRecoveryOptions;
   /** Remove a dynamic child namespace when its last socket leaves. @default false */
   cleanupEmptyChildNamespaces?: boolean;
+  /**
+   * Rate limits on incoming events and bytes, admission control of new
+   * handshakes, load shedding (tidewire's own; see LimitsOptions). Every
+   * limit is off unless given.
+   * @default {} (no limit)
+   */
+  limits?: LimitsOptions;
+  /**
+   * Schemas of incoming events for every namespace, from `defineEvents({...})`
+   * (tidewire's own). A namespace's own `events()` declarations take
+   * precedence, event by event.
+   * @default none (events are not validated)
+   */
+  events?: EventSchemas<any, any>;
 }
 
 const ADAPTER_EXPECTED = "an adapter class or a factory (nsp) => adapter";

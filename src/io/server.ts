@@ -19,6 +19,10 @@ import { answerReadiness, Drain, resolveDrainOptions, type DrainOptions } from "
 import { Namespace, type ExtendedError, type ServerReservedEventsMap } from "./namespace.js";
 import { ParentNamespace, type ParentNspNameMatchFn } from "./parent-namespace.js";
 import { checkAdapter, type AdapterConstructor, type ServerOptions } from "./options.js";
+import { resolveLimits } from "./policy/options.js";
+import { ServerPolicy } from "./policy/server-policy.js";
+import { compileEvents } from "./policy/events.js";
+import { setSchemas } from "./policy/rejection.js";
 import * as defaultParser from "./protocol/index.js";
 import type { Socket } from "./socket.js";
 import {
@@ -71,6 +75,8 @@ export class Server<
   _connectTimeout = 45000;
   /** @internal what this server counted (io.stats()) */
   readonly counters = new IoCounters();
+  /** @internal the `limits` option at work; null when no limit is set */
+  readonly policy: ServerPolicy | null;
   readonly #parentNsps = new Map<ParentNspNameMatchFn, ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
   readonly #parentNamespacesFromRegExp = new Map<RegExp, ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
   #adapter: AdapterConstructor = Adapter;
@@ -102,6 +108,9 @@ export class Server<
       throw invalidOption("parser", "a module with Encoder and Decoder classes (like socket.io-msgpack-parser)", opts.parser);
     }
     this.encoder = new this._parser.Encoder();
+    const limits = resolveLimits(opts.limits);
+    this.policy = limits !== null ? new ServerPolicy(limits) : null;
+    if (opts.events !== undefined) setSchemas(this, compileEvents("events", opts.events));
     if (opts.connectionStateRecovery) {
       const recovery = { maxDisconnectionDuration: 120000, skipMiddlewares: true, ...opts.connectionStateRecovery };
       validateRecovery(recovery);
@@ -187,6 +196,11 @@ export class Server<
   /** Uses an already created Engine.IO server (any object emitting "connection"). */
   bind(engine: EngineServer): this {
     this.engine = engine;
+    const policy = this.policy;
+    if (policy !== null && policy.limits.admission && typeof engine.setAdmission === "function") {
+      engine.setAdmission(policy);
+      policy.start();
+    }
     engine.on("connection", (conn: EngineSocket) => {
       new Connection(this, conn);
     });
@@ -384,6 +398,11 @@ export class Server<
     this.counters.ackRtt.seq = 0;
   }
 
+  /** Whether new handshakes are refused now because the event loop is overloaded (`limits.maxEventLoopDelayMs`). */
+  get shedding(): boolean {
+    return this.policy !== null && this.policy.shedding;
+  }
+
   /** Whether `drain()` was called: new handshakes are refused with 503. */
   get draining(): boolean {
     return this.#drain !== null;
@@ -467,6 +486,7 @@ export class Server<
     if (typeof optsOrFn === "function") fn = optsOrFn;
     else if (optsOrFn !== undefined && optsOrFn !== null) opts = optsOrFn;
     this.#closed = true;
+    this.policy?.stop();
     for (const nsp of this._nsps.values()) {
       for (const socket of [...nsp.sockets.values()]) socket.onClose("server shutting down");
       Promise.resolve(nsp.adapter.close()).catch((err) => log("adapter close failed: %O", err));

@@ -24,7 +24,11 @@ import {
   type EventsMap,
   type FirstNonErrorArg,
   type Last,
+  type ReservedOrUserEventNames,
+  type ReservedOrUserListener,
 } from "./typed-events.js";
+import type { ArgSchemas, ValidatedListener } from "./policy/events.js";
+import { validatedListener } from "./policy/validated-listener.js";
 import { buildHandshake, type Handshake } from "./handshake.js";
 import { RECOVERABLE_DISCONNECT_REASONS, type DisconnectReason } from "./disconnect-reason.js";
 import { causeOf, withCause, type CauseRequest, type DisconnectCause } from "../observe/causes.js";
@@ -168,6 +172,37 @@ export class Socket<
   /** The rooms this socket is in, its own id included. */
   get rooms(): Set<Room> {
     return this.adapter.socketRooms(this.id) ?? new Set();
+  }
+
+  // ---- listening -----------------------------------------------------------
+
+  /**
+   * Adds a listener. With a schema (tidewire's own) between the name and the
+   * handler, `on(event, schema, handler)`: `schema` is a Standard Schema
+   * (zod, valibot, arktype...) or an array of them, one per argument; the
+   * handler gets the values they output, then an acknowledgement function
+   * (one that does nothing if the client asked for none). An invalid
+   * payload never reaches it: the client's ack gets `{ error:
+   * "invalid_payload", event, issues }` and the namespace emits
+   * `validation_error`.
+   */
+  override on<Ev extends ReservedOrUserEventNames<SocketReservedEventsMap, ListenEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<SocketReservedEventsMap, ListenEvents, Ev>,
+  ): this;
+  override on<S extends ArgSchemas>(ev: string, schema: S, listener: ValidatedListener<S>): this;
+  override on(ev: any, ...rest: any[]): this {
+    return super.on(ev, rest.length > 1 ? (validatedListener(this, ev, rest[0], rest[1]) as any) : rest[0]);
+  }
+
+  /** As `on`, for the next event only (with or without a schema). */
+  override once<Ev extends ReservedOrUserEventNames<SocketReservedEventsMap, ListenEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<SocketReservedEventsMap, ListenEvents, Ev>,
+  ): this;
+  override once<S extends ArgSchemas>(ev: string, schema: S, listener: ValidatedListener<S>): this;
+  override once(ev: any, ...rest: any[]): this {
+    return super.once(ev, rest.length > 1 ? (validatedListener(this, ev, rest[0], rest[1]) as any) : rest[0]);
   }
 
   // ---- emitting ----------------------------------------------------------

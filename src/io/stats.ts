@@ -6,7 +6,7 @@
  */
 import type { Server as EngineServer } from "../engine/index.js";
 import { DISCONNECT_CAUSES, type DisconnectCauseCode } from "../observe/causes.js";
-import { ACK_RTT_BUCKETS, newCauseTable, type CauseTable, type EngineCounters, type IoCounters, type PerTransport } from "../observe/counters.js";
+import { ACK_RTT_BUCKETS, newCauseTable, newRefusalTable, type CauseTable, type EngineCounters, type IoCounters, type PerTransport } from "../observe/counters.js";
 import type { NamespaceStats, ServerStats } from "../observe/stats.js";
 
 /** @internal */
@@ -15,6 +15,7 @@ interface StatsSource {
   readonly engine: EngineServer | undefined;
   readonly _nsps: Map<string, { sockets: Map<string, { client: { conn: { transport: { name: "polling" | "websocket" } } } }> }>;
   readonly draining: boolean;
+  readonly shedding: boolean;
 }
 
 function copyTable(table: CauseTable): CauseTable {
@@ -28,7 +29,7 @@ function copyTable(table: CauseTable): CauseTable {
 
 const NO_ENGINE: Pick<EngineCounters, "handshakes" | "handshakeRefusals" | "upgrades" | "packetsIn" | "packetsOut" | "bytesIn" | "bytesOut" | "closes"> = {
   handshakes: { polling: 0, websocket: 0 },
-  handshakeRefusals: { server_drain: 0 },
+  handshakeRefusals: newRefusalTable(),
   upgrades: 0,
   packetsIn: 0,
   packetsOut: 0,
@@ -86,5 +87,7 @@ export function collectStats(io: StatsSource): ServerStats {
       count: c.ackRtt.count,
     },
     draining: io.draining,
+    eventRefusals: { ...c.eventRefusals },
+    shedding: io.shedding,
   };
 }

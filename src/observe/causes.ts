@@ -29,7 +29,7 @@ export const DISCONNECT_CAUSES = [
   "client_namespace_disconnect",
   /** No namespace was joined within connectTimeout. */
   "connect_timeout",
-  /** Reserved for rate limiting; not produced yet. */
+  /** A limit of the `limits` option with `action: "disconnect"` (or too many events waiting for an async schema). */
   "rate_limited",
 ] as const;
 
@@ -62,6 +62,10 @@ export interface DisconnectCause {
   message?: string;
   /** parse_error: the rule the input broke. */
   rule?: string;
+  /** rate_limited: which limit (`events`, `perEvent`, `eventsPerAddress`, `bytes`, `pendingEvents`). */
+  limit?: string;
+  /** rate_limited: the event that went over the limit, when there was one. */
+  event?: string;
 }
 
 /** What a closer knows before the transport has ended (the session fills in the transport). */

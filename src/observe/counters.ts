@@ -6,9 +6,35 @@
  */
 import { DISCONNECT_CAUSES, type DisconnectCauseCode, type TransportKind } from "./causes.js";
 
-/** Why a handshake was refused before a session existed. */
-export const REFUSAL_CAUSES = ["server_drain"] as const;
+/**
+ * Why a handshake was refused before a session existed: `server_drain`
+ * (`io.drain()`, 503); and, with `limits` configured, `event_loop_overload`
+ * (503), `handshake_rate` (the global handshake rate, 503),
+ * `address_handshake_rate` and `address_connections` (per client address, 429).
+ */
+export const REFUSAL_CAUSES = [
+  "server_drain",
+  "event_loop_overload",
+  "handshake_rate",
+  "address_handshake_rate",
+  "address_connections",
+] as const;
 export type RefusalCause = (typeof REFUSAL_CAUSES)[number];
+
+export function newRefusalTable(): Record<RefusalCause, number> {
+  const table = {} as Record<RefusalCause, number>;
+  for (const cause of REFUSAL_CAUSES) table[cause] = 0;
+  return table;
+}
+
+/**
+ * Why an incoming event was not dispatched (with `limits` or schemas
+ * configured): `rate_limited` (an event token bucket: per socket, per event
+ * name or per address), `bytes_limited` (the connection's bytes per second),
+ * `invalid_payload` (a schema refused it), `schema_error` (a schema threw).
+ */
+export const EVENT_REFUSAL_CAUSES = ["rate_limited", "bytes_limited", "invalid_payload", "schema_error"] as const;
+export type EventRefusalCause = (typeof EVENT_REFUSAL_CAUSES)[number];
 
 export interface PerTransport {
   polling: number;
@@ -28,8 +54,8 @@ export function newCauseTable(): CauseTable {
 export class EngineCounters {
   /** Sessions opened, by the transport they started on. */
   readonly handshakes: PerTransport = { polling: 0, websocket: 0 };
-  /** Handshakes answered with a refusal (503 while draining), by cause. */
-  readonly handshakeRefusals: Record<RefusalCause, number> = { server_drain: 0 };
+  /** Handshakes answered with a refusal (503 or 429), by cause. */
+  readonly handshakeRefusals: Record<RefusalCause, number> = newRefusalTable();
   /** Sessions moved from polling to WebSocket. */
   upgrades = 0;
   /** Engine.IO message packets received / queued for sending. */
@@ -96,6 +122,8 @@ export class IoCounters {
   /** Acknowledgements that timed out (socket.timeout(ms).emit, broadcasts with a timeout). */
   ackTimeouts = 0;
   readonly ackRtt = new AckHistogram();
+  /** Incoming events dropped by the inbound policy, by cause. */
+  readonly eventRefusals: Record<EventRefusalCause, number> = { rate_limited: 0, bytes_limited: 0, invalid_payload: 0, schema_error: 0 };
   readonly namespaces = new Map<string, NamespaceCounters>();
 
   namespace(name: string): NamespaceCounters {

@@ -15,7 +15,7 @@
  * and works with the user's copy (prom-client 13 to 15).
  */
 import { DISCONNECT_CAUSES, TRANSPORT_KINDS } from "./causes.js";
-import { REFUSAL_CAUSES } from "./counters.js";
+import { EVENT_REFUSAL_CAUSES, REFUSAL_CAUSES } from "./counters.js";
 import type { ServerStats } from "./stats.js";
 
 /** What tidewire/metrics needs from a tidewire Server. */
@@ -122,6 +122,10 @@ export function registerMetrics(io: MetricsSource, opts: MetricsOptions): () => 
   add("handshake_refusals_total", "Handshakes refused before a session existed, by cause.", "counter", (s) =>
     REFUSAL_CAUSES.map((cause) => v(s.handshakeRefusals[cause], { cause })),
   );
+  add("event_refusals_total", "Incoming events not dispatched (rate limits, schemas), by cause.", "counter", (s) =>
+    EVENT_REFUSAL_CAUSES.map((cause) => v(s.eventRefusals[cause], { cause })),
+  );
+  add("shedding", "1 while new handshakes are refused because the event loop is overloaded.", "gauge", (s) => [v(s.shedding ? 1 : 0)]);
   add("upgrades_total", "Sessions upgraded from polling to WebSocket.", "counter", (s) => [v(s.upgrades)]);
   add("connections_total", "Sockets that connected, by namespace.", "counter", (s) =>
     Object.entries(s.namespaces).map(([namespace, n]) => v(n.connections, { namespace })),

@@ -4,7 +4,7 @@
  * serialize.
  */
 import type { DisconnectCauseCode } from "./causes.js";
-import type { CauseTable, PerTransport, RefusalCause } from "./counters.js";
+import type { CauseTable, EventRefusalCause, PerTransport, RefusalCause } from "./counters.js";
 
 export interface NamespaceStats {
   /** Sockets connected now, by transport (gauge). */
@@ -34,7 +34,7 @@ export interface ServerStats {
   namespaces: Record<string, NamespaceStats>;
   /** Sessions opened, by the transport they started on. */
   handshakes: PerTransport;
-  /** Handshakes refused before a session existed, by cause. */
+  /** Handshakes refused before a session existed (drain, `limits`), by cause. */
   handshakeRefusals: Record<RefusalCause, number>;
   /** Polling sessions upgraded to WebSocket. */
   upgrades: number;
@@ -61,4 +61,8 @@ export interface ServerStats {
   ackRtt: AckRttStats;
   /** Whether `io.drain()` was called. */
   draining: boolean;
+  /** Incoming events not dispatched (rate limits, schemas), by cause. */
+  eventRefusals: Record<EventRefusalCause, number>;
+  /** Whether new handshakes are refused now because the event loop is overloaded (`limits.maxEventLoopDelayMs`). */
+  shedding: boolean;
 }
