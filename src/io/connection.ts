@@ -126,7 +126,7 @@ export class Connection {
 
   #newInbound(): InboundPolicy {
     const policy = this.server.policy;
-    const key = policy !== null && policy.addresses !== null ? policy.addressOf(this.conn.request) : "";
+    const key = policy !== null ? policy.addressOf(this.conn.request) : "";
     const address = policy !== null && policy.limits.eventsPerAddress !== null ? policy.stateOf(this.conn.request) : null;
     return new InboundPolicy(this, policy?.limits ?? null, this.server.counters, address, key);
   }
