@@ -42,7 +42,7 @@ export type InputArgs<S> = S extends StandardSchemaV1
 export type AckCallback = (...args: any[]) => void;
 
 /** A handler of `socket.on(event, schema, handler)`: the parsed arguments, then the acknowledgement. */
-export type ValidatedListener<S extends ArgSchemas> = (...args: [...ParsedArgs<S>, ack: AckCallback]) => void | Promise<void>;
+export type ValidatedListener<S extends ArgSchemas> = (...args: [...ParsedArgs<S>, ack: AckCallback]) => void;
 
 type ArgsOf<D> = D extends { readonly args: infer A } ? A : D;
 type AckOf<D> = D extends { readonly ack: infer K } ? K : never;
