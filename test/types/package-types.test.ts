@@ -25,7 +25,7 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 const fixtures = fileURLToPath(new URL("./package/", import.meta.url));
 
 /** What a user's project has installed besides tidewire (symlinks into this repository's node_modules). */
-const USER_PACKAGES = ["@types/node", "redis", "ioredis", "socket.io", "@socket.io/redis-adapter"];
+const USER_PACKAGES = ["@types/node", "redis", "ioredis", "socket.io", "@socket.io/redis-adapter", "zod", "valibot"];
 
 /** One directory of a project: its own package.json `type`, so the same file is ESM or CommonJS. */
 interface Part {
@@ -45,7 +45,7 @@ interface Project {
   entries: string[];
 }
 
-const ALL_FILES = ["user.ts", "extras.ts", "require.cts", "check.cjs"];
+const ALL_FILES = ["user.ts", "extras.ts", "policy.ts", "require.cts", "check.cjs"];
 const PROJECTS: Project[] = [
   {
     name: "nodenext: ESM, CommonJS, and user.ts against socket.io",
@@ -72,7 +72,7 @@ const PROJECTS: Project[] = [
   {
     name: "bundler (module esnext)",
     compilerOptions: { module: "esnext", moduleResolution: "bundler" },
-    parts: [{ dir: "bundler", type: "module", files: ["user.ts", "extras.ts"] }],
+    parts: [{ dir: "bundler", type: "module", files: ["user.ts", "extras.ts", "policy.ts"] }],
     entries: ["index.d.ts", "redis.d.ts", "stream.d.ts", "metrics.d.ts", "cluster.d.ts"],
   },
 ];
