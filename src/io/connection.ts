@@ -81,7 +81,7 @@ export class Connection {
     }
     if (server.policy !== null && server.policy.limits.perConnection) {
       this.#inbound = this.#newInbound();
-      this.#onData = this.#handleLimitedData.bind(this);
+      if (server.policy.limits.bytes !== null) this.#onData = this.#handleLimitedData.bind(this);
     }
     conn.on("data", this.#onData);
     conn.on("close", this.#onClose);

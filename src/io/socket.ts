@@ -28,7 +28,7 @@ import {
   type ReservedOrUserListener,
 } from "./typed-events.js";
 import type { ArgSchemas, ValidatedListener } from "./policy/events.js";
-import { validatedListener } from "./policy/validated-listener.js";
+import { validatedListener, withSchema } from "./policy/validated-listener.js";
 import { buildHandshake, type Handshake } from "./handshake.js";
 import { RECOVERABLE_DISCONNECT_REASONS, type DisconnectReason } from "./disconnect-reason.js";
 import { causeOf, withCause, type CauseRequest, type DisconnectCause } from "../observe/causes.js";
@@ -191,8 +191,8 @@ export class Socket<
     listener: ReservedOrUserListener<SocketReservedEventsMap, ListenEvents, Ev>,
   ): this;
   override on<S extends ArgSchemas>(ev: string, schema: S, listener: ValidatedListener<S>): this;
-  override on(ev: any, ...rest: any[]): this {
-    return super.on(ev, rest.length > 1 ? (validatedListener(this, ev, rest[0], rest[1]) as any) : rest[0]);
+  override on(ev: any, listener: any, handler?: any): this {
+    return super.on(ev, arguments.length > 2 && withSchema(listener) ? (validatedListener(this, ev, listener, handler) as any) : listener);
   }
 
   /** As `on`, for the next event only (with or without a schema). */
@@ -201,8 +201,8 @@ export class Socket<
     listener: ReservedOrUserListener<SocketReservedEventsMap, ListenEvents, Ev>,
   ): this;
   override once<S extends ArgSchemas>(ev: string, schema: S, listener: ValidatedListener<S>): this;
-  override once(ev: any, ...rest: any[]): this {
-    return super.once(ev, rest.length > 1 ? (validatedListener(this, ev, rest[0], rest[1]) as any) : rest[0]);
+  override once(ev: any, listener: any, handler?: any): this {
+    return super.once(ev, arguments.length > 2 && withSchema(listener) ? (validatedListener(this, ev, listener, handler) as any) : listener);
   }
 
   // ---- emitting ----------------------------------------------------------

@@ -62,8 +62,8 @@ export class InboundPolicy {
   readonly #address: AddressState | null;
   readonly #addressKey: string;
   readonly #bytes: TokenBucket | null;
-  /** How long the current packet's bytes are over the limit (ms; 0: within it). */
-  #bytesWait = 0;
+  /** Bytes received since the last event was charged (charged with the next event, on its clock read). */
+  #unpaidBytes = 0;
   /** The sockets' states: a short list (a connection rarely has more than one socket). */
   #first: SocketInbound | null = null;
 
@@ -76,12 +76,9 @@ export class InboundPolicy {
     this.#bytes = limits !== null && limits.bytes !== null ? new TokenBucket(limits.bytes, performance.now()) : null;
   }
 
-  /** An Engine.IO message of `size` arrived (before it is decoded). */
+  /** An Engine.IO message of `size` arrived (before it is decoded): paid with the next event. */
   onMessage(size: number): void {
-    const limit = this.#limits?.bytes;
-    if (limit == null) return;
-    const wait = (this.#bytes as TokenBucket).take(limit, performance.now(), size, true);
-    if (wait > this.#bytesWait) this.#bytesWait = wait;
+    this.#unpaidBytes += size;
   }
 
   /** A decoded packet for `socket`. */
@@ -91,16 +88,17 @@ export class InboundPolicy {
       return;
     }
     const event = (packet.data as unknown[])[0] as string;
-    const bytesWait = this.#bytesWait;
-    if (bytesWait > 0) {
-      this.#bytesWait = 0;
-      this.#limited(socket, packet, event, "bytes", bytesWait, (this.#limits as ResolvedLimits).bytes as ResolvedRate);
-      return;
-    }
     let state: SocketInbound | null = null;
     const limits = this.#limits;
     if (limits !== null && limits.perConnection) {
       const now = performance.now();
+      const bytes = limits.bytes;
+      if (bytes !== null) {
+        // The bucket may go into debt: what arrived is paid for, and the next events wait for it.
+        const wait = (this.#bytes as TokenBucket).take(bytes, now, this.#unpaidBytes, true);
+        this.#unpaidBytes = 0;
+        if (wait > 0) return this.#limited(socket, packet, event, "bytes", wait, bytes);
+      }
       state = this.#stateOf(socket);
       const events = limits.events;
       if (events !== null) {

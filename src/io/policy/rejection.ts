@@ -27,14 +27,18 @@ export interface ValidationErrorInfo {
 export const NOOP_ACK = function noAcknowledgement(): void {};
 
 const tables = new WeakMap<object, Map<string, CompiledEvent>>();
+/** Whether any schemas were ever declared in this process: until then, no lookup per event. */
+let declared = false;
 
 /** Declares schemas for `owner` (a Namespace, or the Server for all its namespaces). */
 export function setSchemas(owner: object, table: Map<string, CompiledEvent>): void {
+  declared = true;
   tables.set(owner, table);
 }
 
 /** The declared schemas of namespace `nsp`: its own, else its server's. */
 export function schemasOf(nsp: { server: object }): Map<string, CompiledEvent> | undefined {
+  if (!declared) return undefined;
   return tables.get(nsp) ?? tables.get(nsp.server);
 }
 

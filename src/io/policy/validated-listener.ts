@@ -10,11 +10,22 @@
  * (see inbound.ts), so handlers see events in the order they arrived.
  */
 import type { Socket } from "../socket.js";
-import { compileArgs, type ArgSchemas } from "./events.js";
+import { compileArgs, isArgSchemas, type ArgSchemas } from "./events.js";
 import { NOOP_ACK, reportRejected } from "./rejection.js";
 import { validateArgs, type Outcome } from "./validate.js";
 
 type Handler = (...args: any[]) => unknown;
+
+/**
+ * Whether `on(event, second, third)` is `on(event, schema, handler)`: a
+ * second argument that is a schema (some, like arktype's, are functions), or
+ * is not a function at all (then validatedListener explains what was
+ * expected). A listener function followed by anything else stays
+ * EventEmitter's `on`.
+ */
+export function withSchema(second: unknown): boolean {
+  return typeof second !== "function" || isArgSchemas(second);
+}
 
 export function validatedListener(
   socket: Socket<any, any, any, any>,

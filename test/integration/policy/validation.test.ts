@@ -273,6 +273,18 @@ describe("validated events", () => {
     expect([on, once]).toEqual([2, 1]);
   });
 
+  it("on(event, listener, extra) stays EventEmitter's on: only a schema in second place validates", async () => {
+    const h = await startServer();
+    const got: unknown[] = [];
+    h.io.on("connection", (socket) => {
+      (socket.on as any)("plain", (n: unknown, ack: (r: unknown) => void) => (got.push(n), ack("ok")), "ignored");
+      expect(() => (socket.on as any)("bad", { not: "a schema" }, () => undefined)).toThrow(/Standard Schema/);
+    });
+    const client = await connectFrom(h, "127.0.0.1");
+    expect(await ask(client, "plain", 1)).toBe("ok");
+    expect(got).toEqual([1]);
+  });
+
   it("the events option is checked at new Server()", async () => {
     const { Server } = await import("../../../src/index.js");
     expect(() => new Server({ events: { chat: [z.string()] } as any })).toThrow(/events.*defineEvents/);
