@@ -7,6 +7,7 @@
 //   node bench/policy/run.js --rounds 7 --duration 3000
 //   node bench/policy/run.js --variants off,limits
 //   node bench/policy/run.js --memory                 heap per idle connection: off, limits
+//   node bench/policy/run.js --memory --official      the same with 5,000 official socket.io-client clients
 //   node bench/policy/run.js --memory --base-dist /path/to/other/dist   adds "base": another build, variant off
 //
 // Method (as bench/run.js): the server pinned to core 0 (`taskset`, with
@@ -16,6 +17,8 @@
 // server CPU (user + system) per ack is reported, median and range over the
 // rounds, and as a ratio to "off". Memory: 50 warm-up clients, then 5,000
 // more; heap after forced GC, minus the baseline, per connection.
+import { fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { PinnedChild, pinSelf } from "../lib/children.js";
 
 const args = process.argv.slice(2);
@@ -25,6 +28,7 @@ const value = (name, fallback) => {
   return i === -1 ? fallback : args[i + 1];
 };
 const memoryMode = flag("--memory");
+const official = flag("--official");
 const rounds = Number(value("--rounds", memoryMode ? 3 : 5));
 const durationMs = Number(value("--duration", 2000));
 const baseDist = value("--base-dist", null);
@@ -46,6 +50,21 @@ async function runOnce(variant) {
   try {
     const { port } = await server.ready;
     await worker.ready;
+    if (memoryMode && official) {
+      await server.request("mark", { gc: true });
+      const clients = fork(fileURLToPath(new URL("./official-clients.js", import.meta.url)), [String(port), "5000"]);
+      try {
+        const { connected } = await new Promise((resolve, reject) => {
+          clients.once("message", resolve);
+          clients.once("exit", (code) => reject(new Error(`official clients exited (${code})`)));
+        });
+        if (connected !== 5000) throw new Error(`only ${connected} official clients connected`);
+        const s = await server.request("end", { gc: true }, 60000);
+        return { value: (s.after.heapUsed - s.baseline.heapUsed) / connected / 1024, units: connected };
+      } finally {
+        clients.kill("SIGKILL");
+      }
+    }
     if (memoryMode) {
       const params = { clients: 5000, warmup: 50, concurrency: 50, timeoutMs: 60000 };
       await worker.request("setup", { scenario: "idle-memory", port, params, index: 0, count: 1 }, 60000);
