@@ -20,6 +20,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { logger } from "../../core/debug.js";
+import { rethrowLater } from "../../core/rethrow.js";
 import type { IoCounters } from "../../observe/counters.js";
 import type { CauseRequest } from "../../observe/causes.js";
 import type { Connection } from "../connection.js";
@@ -201,9 +202,7 @@ export class InboundPolicy {
         if (socket.connected) this.#settle(socket, packet, event, declared, answer);
       } catch (err) {
         // A handler's exception is the application's: it reaches uncaughtException, as a synchronous one would.
-        queueMicrotask(() => {
-          throw err;
-        });
+        rethrowLater(err);
       }
       this.release(socket);
     });

@@ -9,6 +9,7 @@
  * Asynchronous schemas hold the socket's later events until they answer
  * (see inbound.ts), so handlers see events in the order they arrived.
  */
+import { rethrowLater } from "../../core/rethrow.js";
 import type { Socket } from "../socket.js";
 import { compileArgs, isArgSchemas, type ArgSchemas } from "./events.js";
 import { NOOP_ACK, reportRejected } from "./rejection.js";
@@ -57,9 +58,7 @@ export function validatedListener(
         if (socket.connected) finish(answer, ack);
       } catch (err) {
         // The handler's exception is the application's: it reaches uncaughtException.
-        queueMicrotask(() => {
-          throw err;
-        });
+        rethrowLater(err);
       }
       inbound.release(socket);
     });

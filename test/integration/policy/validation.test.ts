@@ -13,9 +13,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { defineEvents, type StandardSchemaV1 } from "../../../src/index.js";
 import { closeAll, connectClient, waitFor, type IoServerHandle } from "../../helpers/io.js";
+import { captureUncaught, releaseUncaught } from "../../helpers/uncaught.js";
 import { ask, connectFrom, startServer, type PolicyServer } from "./helpers.js";
 
-afterEach(closeAll);
+afterEach(async () => {
+  releaseUncaught();
+  await closeAll();
+});
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -271,6 +275,27 @@ describe("validated events", () => {
     client.emit("e", 3);
     await ask(client, "sync");
     expect([on, once]).toEqual([2, 1]);
+  });
+
+  it("a handler's exception after an async schema is the application's: it reaches uncaughtException; the connection and later events go on", async () => {
+    const h = await startServer({ events: defineEvents({ slow: [z.number().refine(async () => true)] }) });
+    const got: number[] = [];
+    h.io.on("connection", (socket) => {
+      socket.on("slow", (n: number) => {
+        got.push(n);
+        if (n === 1) throw new Error("handler bug");
+      });
+      socket.on("sync", (ack: () => void) => ack());
+    });
+    const client = await connectFrom(h, "127.0.0.1");
+    const uncaught = captureUncaught();
+    client.emit("slow", 1);
+    client.emit("slow", 2);
+    const { error } = await uncaught.next();
+    expect((error as Error).message).toBe("handler bug");
+    await ask(client, "sync");
+    expect(got).toEqual([1, 2]);
+    expect(client.connected).toBe(true);
   });
 
   it("on(event, listener, extra) stays EventEmitter's on: only a schema in second place validates", async () => {
