@@ -153,7 +153,12 @@ export class InboundPolicy {
         state.queue = null;
         break;
       }
-      this.#validate(socket, packet, (packet.data as unknown[])[0] as string);
+      try {
+        this.#validate(socket, packet, (packet.data as unknown[])[0] as string);
+      } catch (err) {
+        // The application's exception; the events behind this one still go on.
+        rethrowLater(err);
+      }
     }
   }
 
