@@ -1,40 +1,29 @@
 /**
  * The Engine.IO server: request and upgrade entry points, verification,
- * handshake, and the session registry.
+ * the session registry (new sessions open in ./handshake.ts).
  */
 import { EventEmitter } from "node:events";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { logger } from "../core/debug.js";
 import { generateId, generateTaggedId } from "../core/ids.js";
-import { rejectLater, rethrowLater } from "../core/rethrow.js";
+import { rethrowLater } from "../core/rethrow.js";
 import type { RoutingFailure, RoutingHost, SessionRouter } from "../core/routing.js";
 import { sessionCookie } from "./cookie.js";
 import { corsMiddleware } from "./cors.js";
 import type { Admission } from "./admission.js";
-import {
-  abortRequest,
-  abortUpgrade,
-  ErrorCodes,
-  ErrorMessages,
-  refuseRequest,
-  refuseUpgrade,
-  SERVICE_UNAVAILABLE,
-  type ErrorCode,
-  type ErrorContext,
-  type Refusal,
-} from "./errors.js";
+import { abortRequest, abortUpgrade, ErrorCodes, ErrorMessages, SERVICE_UNAVAILABLE, type ErrorCode, type ErrorContext } from "./errors.js";
+import { Handshakes, ignoreError } from "./handshake.js";
 import { attachToHttpServer, type HttpLikeServer } from "./http-attach.js";
 import { runMiddlewares, UpgradeResponse, type Middleware } from "./middleware.js";
 import { resolveOptions, type AttachOptions, type ResolvedOptions, type ServerOptions } from "./options.js";
-import { Socket } from "./session.js";
+import type { Socket } from "./session.js";
 import { PollingTransport } from "./transports/polling.js";
-import type { EngineContext, Transport, TransportName } from "./transports/transport.js";
+import type { EngineContext, TransportName } from "./transports/transport.js";
 import { WebSocketAcceptor } from "./ws-acceptor.js";
 import { protocolOf, queryOf, verifyRequest } from "./verify.js";
 import type { CauseRequest } from "../observe/causes.js";
 import { EngineCounters } from "../observe/counters.js";
-import { FACT_HANDSHAKE, endScope, facts, type Scope } from "../observe/facts.js";
 
 const log = logger("engine", "server");
 
@@ -44,23 +33,7 @@ const upgradeHeaders = new WeakMap<IncomingMessage, OutgoingHttpHeaders>();
 /** A header line is refused if it could split the response. */
 const UNSAFE_HEADER = /[\r\n]/;
 
-function ignoreError(): void {}
-
 const SERVER_CLOSE: CauseRequest = Object.freeze({ code: "server_close" });
-
-/** The open handshake spans, while a sink follows handshakes (nothing is stored otherwise). */
-const handshakeScopes = new WeakMap<IncomingMessage, Scope>();
-
-function endHandshake(req: IncomingMessage, error?: unknown): void {
-  const scope = handshakeScopes.get(req);
-  if (scope === undefined) return;
-  handshakeScopes.delete(req);
-  endScope(scope, error);
-}
-
-/** Why a v3 handshake is refused, for the debug line and `connection_error` (the client's answer stays engine.io's). */
-const EIO3_HINT =
-  "an Engine.IO v3 client (socket.io-client v2) is refused unless the server is created with the option allowEIO3: true";
 
 export class Server extends EventEmitter implements EngineContext {
   static readonly errors = ErrorCodes;
@@ -77,10 +50,8 @@ export class Server extends EventEmitter implements EngineContext {
   /** What this server counted (read through `io.stats()`). @internal */
   readonly counters = new EngineCounters();
   readonly #acceptor: WebSocketAcceptor;
-  /** Set while draining: every new handshake gets this refusal. */
-  #refusal: Refusal | null = null;
-  /** The admission step of the `limits` option (io/policy), if configured. */
-  #admission: Admission | null = null;
+  /** Opens new sessions; holds the drain refusal and the admission step. */
+  readonly #handshakes: Handshakes;
   #detach: (() => void) | null = null;
   /** Hands requests for other nodes' sessions to them (set by a cluster adapter), or null. */
   #router: SessionRouter | null = null;
@@ -90,6 +61,7 @@ export class Server extends EventEmitter implements EngineContext {
     super();
     this.opts = resolveOptions(opts);
     this.#acceptor = new WebSocketAcceptor(this.opts, this.#onWsHeaders);
+    this.#handshakes = new Handshakes(this, this.#acceptor, (req, code, context) => this.#connectionError(req, code, context));
     if (this.opts.cors) this.use(corsMiddleware(this.opts.cors));
   }
 
@@ -172,7 +144,7 @@ export class Server extends EventEmitter implements EngineContext {
 
   /** Whether new handshakes are refused because the server drains. */
   get draining(): boolean {
-    return this.#refusal !== null;
+    return this.#handshakes.refusal !== null;
   }
 
   /**
@@ -181,7 +153,7 @@ export class Server extends EventEmitter implements EngineContext {
    * Existing sessions, and their upgrades, go on. @internal used by `io.drain()`
    */
   startDraining(retryAfterS: number): void {
-    this.#refusal ??= {
+    this.#handshakes.refusal ??= {
       cause: "server_drain",
       status: SERVICE_UNAVAILABLE,
       retryAfterS,
@@ -195,7 +167,7 @@ export class Server extends EventEmitter implements EngineContext {
    * the `limits` option
    */
   setAdmission(admission: Admission | null): void {
-    this.#admission = admission;
+    this.#handshakes.admission = admission;
   }
 
   /** Closes every session at once ("forced close") and the WebSocket server. */
@@ -231,7 +203,7 @@ export class Server extends EventEmitter implements EngineContext {
       return;
     }
     const sid = queryOf(req).sid;
-    if (!sid) return this.#handshake(req, res, null, null);
+    if (!sid) return this.#handshakes.start(req, res, null, null);
     const transport = this.clients[sid].transport;
     if (transport instanceof PollingTransport) return transport.onRequest(req, res);
     // A plain GET naming the session's websocket transport: nothing to serve.
@@ -280,7 +252,7 @@ export class Server extends EventEmitter implements EngineContext {
     }
     const query = queryOf(req);
     if (query.sid || query.transport !== "websocket") this.#acceptUpgrade(req, socket, head);
-    else this.#handshake(req, null, socket, head);
+    else this.#handshakes.start(req, null, socket, head);
   }
 
   #runMiddlewares(
@@ -333,156 +305,13 @@ export class Server extends EventEmitter implements EngineContext {
     });
   }
 
-  /** Protocol check, id generation, session creation (features.md A4 order). */
-  #handshake(
-    req: IncomingMessage,
-    res: ServerResponse | null,
-    socket: Duplex | null,
-    head: Buffer | null,
-  ): void {
-    if ((facts.mask & FACT_HANDSHAKE) !== 0) {
-      const scope = facts.handshake({ req, transport: res !== null ? "polling" : "websocket" });
-      if (scope !== undefined) handshakeScopes.set(req, scope);
-    }
-    const refusal = this.#refusal ?? (this.#admission !== null ? this.#admission.admit(req) : null);
-    if (refusal !== null) return this.#refuse(req, res, socket, refusal);
-    const query = queryOf(req);
-    const protocol = protocolOf(query);
-    if (protocol === 3 && !this.opts.allowEIO3) {
-      return this.#handshakeFailed(req, res, socket, ErrorCodes.UNSUPPORTED_PROTOCOL_VERSION, { protocol, hint: EIO3_HINT });
-    }
-    let id: string | Promise<string>;
-    try {
-      id = this.generateId(req);
-    } catch (error) {
-      return this.#handshakeFailed(req, res, socket, ErrorCodes.BAD_REQUEST, { name: "ID_GENERATION_ERROR", error });
-    }
-    if (id !== null && typeof id === "object" && typeof (id as Promise<string>).then === "function") {
-      (id as Promise<string>).then(
-        (value) => this.#open(value, req, res, socket, head, protocol, query),
-        (error) => this.#handshakeFailed(req, res, socket, ErrorCodes.BAD_REQUEST, { name: "ID_GENERATION_ERROR", error }),
-      );
-    } else {
-      this.#open(id, req, res, socket, head, protocol, query);
-    }
-  }
-
-  #refuse(req: IncomingMessage, res: ServerResponse | null, socket: Duplex | null, refusal: Refusal): void {
-    this.counters.handshakeRefusals[refusal.cause]++;
-    endHandshake(req, new Error(refusal.message));
-    if (log.enabled) log("refusing handshake %s: %s", req.url, refusal.cause);
-    const draining = refusal.cause === "server_drain";
-    this.emit("connection_error", {
-      req,
-      code: refusal.status,
-      message: draining ? "Server draining" : refusal.status === SERVICE_UNAVAILABLE ? "Server overloaded" : "Too many requests",
-      context: { name: draining ? "SERVER_DRAINING" : "HANDSHAKE_REFUSED", cause: refusal.cause, retryAfterS: refusal.retryAfterS },
-    });
-    if (res !== null) refuseRequest(res, refusal);
-    else refuseUpgrade(socket as Duplex, refusal);
-  }
-
-  #handshakeFailed(
-    req: IncomingMessage,
-    res: ServerResponse | null,
-    socket: Duplex | null,
-    code: ErrorCode,
-    context: ErrorContext,
-  ): void {
-    endHandshake(req, context.error ?? new Error(ErrorMessages[code]));
-    this.#connectionError(req, code, context);
-    if (res !== null) abortRequest(res, code, context);
-    else abortUpgrade(socket as Duplex, code, context);
-  }
-
-  /** Opens the session once its id is known. */
-  #open(
-    id: unknown,
-    req: IncomingMessage,
-    res: ServerResponse | null,
-    socket: Duplex | null,
-    head: Buffer | null,
-    protocol: 3 | 4,
-    query: Record<string, string>,
-  ): void {
-    if (typeof id !== "string" || id === "" || Object.prototype.hasOwnProperty.call(this.clients, id)) {
-      const error = new Error(
-        typeof id === "string" && id !== ""
-          ? `generateId() returned "${id}", which is already in use: ids must be unique`
-          : `generateId() must return a non-empty string (or a Promise of one), got ${typeof id}`,
-      );
-      return this.#handshakeFailed(req, res, socket, ErrorCodes.BAD_REQUEST, { name: "ID_GENERATION_ERROR", error });
-    }
-    // A drain may have begun while an asynchronous generateId() ran.
-    if (this.#refusal !== null) return this.#refuse(req, res, socket, this.#refusal);
-    if (res !== null) this.#openPolling(id, req, res, protocol, query);
-    else this.#openWebSocket(id, req, socket as Duplex, head as Buffer, protocol, query);
-  }
-
-  #openPolling(
-    id: string,
-    req: IncomingMessage,
-    res: ServerResponse,
-    protocol: 3 | 4,
-    query: Record<string, string>,
-  ): void {
-    // The client may have left while an async hook ran.
-    if (res.writableEnded || res.destroyed || req.socket?.destroyed) return endHandshake(req, new Error("the client left during the handshake"));
-    const transport = new PollingTransport(this, protocol, !query.b64);
-    const session = this.#register(new Socket(id, this, transport, req, protocol));
-    // The GET is answered right here with the open packet (and initialPacket).
-    transport.onRequest(req, res);
-    if (session.readyState === "open") this.#emitConnection(session);
-  }
-
-  #openWebSocket(
-    id: string,
-    req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    protocol: 3 | 4,
-    query: Record<string, string>,
-  ): void {
-    this.#acceptor.accept(req, socket, head, protocol, !query.b64, (transport: Transport) => {
-      socket.removeListener("error", ignoreError);
-      if (Object.prototype.hasOwnProperty.call(this.clients, id)) {
-        endHandshake(req, new Error("the session id is already in use"));
-        transport.close();
-        return;
-      }
-      const session = this.#register(new Socket(id, this, transport, req, protocol));
-      session.flushNow();
-      if (session.readyState === "open") this.#emitConnection(session);
-    });
-  }
-
-  /**
-   * engine.io's handshake is an async function: what a "connection" listener
-   * throws surfaces as an unhandled rejection there, and the session lives on.
-   */
-  #emitConnection(session: Socket): void {
-    try {
-      this.emit("connection", session);
-    } catch (err) {
-      rejectLater(err);
-    }
-  }
-
-  #register(session: Socket): Socket {
-    this.clients[session.id] = session;
-    this.clientsCount++;
-    this.counters.handshakes[session.transport.name]++;
-    if (this.#admission !== null) this.#admission.onOpen(session);
-    endHandshake(session.request);
-    return session;
-  }
-
   /** Called by a session as it closes, before its "close" event. @internal */
   onSessionClose(session: Socket): void {
     if (this.clients[session.id] === session) {
       delete this.clients[session.id];
       this.clientsCount--;
-      if (this.#admission !== null) this.#admission.onClose(session);
+      const admission = this.#handshakes.admission;
+      if (admission !== null) admission.onClose(session);
     }
   }
 

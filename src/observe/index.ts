@@ -34,7 +34,7 @@
  * so with nobody subscribed a site costs a load and a bit test, and
  * allocates nothing. The kinds and where they are published:
  *
- *   handshake      engine/server.ts   a valid handshake is answered (scope: until the session opens or is refused)
+ *   handshake      engine/handshake.ts a valid handshake is answered (scope: until the session opens or is refused)
  *   connection     io/namespace.ts    a socket joined a namespace
  *   disconnect     io/socket.ts       a socket left, with socket.io's reason and the cause
  *   event          io/socket.ts       a client event is dispatched (scope: until its ack is sent, or dispatch ends)
