@@ -3,9 +3,12 @@ import * as https from "node:https";
 import type { Http2SecureServer, Http2Server } from "node:http2";
 import { logger } from "../core/debug.js";
 import { ErrorCodes } from "../core/errors.js";
+import { corsMiddleware } from "../engine/cors.js";
+import { Server as EngineServer } from "../engine/index.js";
 import type { Middleware } from "../engine/middleware.js";
 import { restoreListeners } from "../engine/http-attach.js";
 import { bundleFileFor, serveBundleFile } from "./client-bundle.js";
+import type { ServerOptions } from "./options.js";
 
 /**
  * The HTTP side of `Server#attach`/`listen`: the server to attach to (given,
@@ -41,6 +44,23 @@ export function httpServerFor(srv: HttpLikeServer | number | string): HttpLikeSe
   }
   assertHttpServer(srv);
   return srv;
+}
+
+/**
+ * The Engine.IO server of `io.attach()`, attached to `server` with `opts`
+ * (whose path is resolved), and when `serveClient` the client bundle route
+ * in front of it, with the CORS headers of the polling requests (as
+ * socket.io). `detachBundle` takes that route off again (null: none).
+ */
+export function attachEngine(
+  server: HttpLikeServer,
+  opts: ServerOptions & { path: string },
+  serveClient: boolean,
+): { engine: EngineServer; detachBundle: (() => void) | null } {
+  const engine = new EngineServer(opts);
+  engine.attach(server as http.Server, opts);
+  const cors = engine.opts.cors ? corsMiddleware(engine.opts.cors) : null;
+  return { engine, detachBundle: serveClient ? serveClientBundle(server, opts.path, cors) : null };
 }
 
 /**

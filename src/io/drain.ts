@@ -19,6 +19,7 @@ import { invalidOption } from "../core/errors.js";
 import type { Server as EngineServer, Socket as EngineSocket } from "../engine/index.js";
 import { withCause, type CauseRequest } from "../observe/causes.js";
 import type { Connection } from "./connection.js";
+import type { Namespace } from "./namespace.js";
 
 const log = logger("io", "drain");
 
@@ -135,6 +136,11 @@ export class Drain {
     this.#find = find;
     this.#opts = opts;
     this.promise = new Promise((resolve) => (this.#resolve = resolve));
+  }
+
+  /** The `Retry-After` of the refusals, in seconds. */
+  get retryAfterS(): number {
+    return this.#opts.retryAfterS;
   }
 
   start(): void {
@@ -299,4 +305,14 @@ export function schedule(sessions: EngineSocket[], durationMs: number, batch: nu
     plan[i] = { session: order[i], at: Math.floor(i / size) * slot + ((i % size) + Math.random()) * step };
   }
   return plan;
+}
+
+/** The Connection of every session that has a socket (connected or in its middlewares). */
+export function connectionsOf(nsps: Iterable<Namespace<any, any, any, any>>): Map<EngineSocket, Connection> {
+  const map = new Map<EngineSocket, Connection>();
+  for (const nsp of nsps) {
+    for (const socket of nsp.sockets.values()) map.set(socket.client.conn, socket.client);
+    for (const socket of nsp._preConnectSockets.values()) map.set(socket.client.conn, socket.client);
+  }
+  return map;
 }

@@ -1,6 +1,7 @@
 import { invalidOption } from "../core/errors.js";
 import type { AttachOptions, EngineOptions } from "../engine/options.js";
-import type { Adapter } from "../adapter/adapter.js";
+import { Adapter } from "../adapter/adapter.js";
+import { SessionAwareAdapter } from "../adapter/session-aware-adapter.js";
 import type { LimitsOptions } from "./policy/options.js";
 import type { EventSchemas } from "./policy/events.js";
 
@@ -66,4 +67,39 @@ export function checkAdapter(v: unknown): AdapterConstructor | undefined {
       ? "Pass what createAdapter(...) returns (from tidewire/redis or an adapter package), not an adapter instance or the module itself."
       : undefined;
   throw invalidOption("adapter", ADAPTER_EXPECTED, v, hint);
+}
+
+/**
+ * The adapter constructor of a new server. With `connectionStateRecovery`
+ * its defaults are applied to `opts` in place (as socket.io does), checked,
+ * and the default adapter is the session-aware one. @internal
+ */
+export function resolveAdapter(opts: ServerOptions): AdapterConstructor {
+  if (!opts.connectionStateRecovery) return checkAdapter(opts.adapter) ?? Adapter;
+  const recovery = { maxDisconnectionDuration: 120000, skipMiddlewares: true, ...opts.connectionStateRecovery };
+  validateRecovery(recovery);
+  opts.connectionStateRecovery = recovery;
+  return (
+    checkAdapter(opts.adapter) ??
+    ((nsp: any) => new SessionAwareAdapter(nsp, { maxDisconnectionDuration: recovery.maxDisconnectionDuration }))
+  );
+}
+
+function validateRecovery(recovery: { maxDisconnectionDuration: number; skipMiddlewares: boolean }): void {
+  if (typeof recovery.maxDisconnectionDuration !== "number" || !(recovery.maxDisconnectionDuration > 0)) {
+    throw invalidOption(
+      "connectionStateRecovery.maxDisconnectionDuration",
+      "a positive number of milliseconds",
+      recovery.maxDisconnectionDuration,
+    );
+  }
+}
+
+/** The `parser` option: a module with Encoder and Decoder classes (`fallback` when none is given). @internal */
+export function resolveParser(opts: ServerOptions, fallback: unknown): any {
+  const parser: any = opts.parser ?? fallback;
+  if (!parser || typeof parser.Encoder !== "function" || typeof parser.Decoder !== "function") {
+    throw invalidOption("parser", "a module with Encoder and Decoder classes (like socket.io-msgpack-parser)", opts.parser);
+  }
+  return parser;
 }

@@ -1,29 +1,28 @@
 import type * as http from "node:http";
 import { EventEmitter } from "node:events";
-import { logger } from "../core/debug.js";
 import { invalidOption } from "../core/errors.js";
 import { sessionRouterOf } from "../core/routing.js";
 import { Server as EngineServer, type Socket as EngineSocket } from "../engine/index.js";
-import { corsMiddleware } from "../engine/cors.js";
 import { checkPath, resolveOptions as resolveEngineOptions } from "../engine/options.js";
 import { Adapter } from "../adapter/adapter.js";
-import { SessionAwareAdapter } from "../adapter/session-aware-adapter.js";
 import type { Room, SocketId } from "../adapter/types.js";
 import type { BroadcastOperator, RemoteSocket } from "./broadcast-operator.js";
-import { httpServerFor, serveClientBundle, type HttpLikeServer } from "./attach.js";
+import { attachEngine, httpServerFor, type HttpLikeServer } from "./attach.js";
 import { Connection } from "./connection.js";
 import { IoCounters } from "../observe/counters.js";
 import type { ServerStats } from "../observe/stats.js";
 import { collectStats } from "./stats.js";
-import { answerReadiness, Drain, resolveDrainOptions, type DrainOptions } from "./drain.js";
+import { answerReadiness, connectionsOf, Drain, resolveDrainOptions, type DrainOptions } from "./drain.js";
 import { Namespace, type ExtendedError, type ServerReservedEventsMap } from "./namespace.js";
-import { ParentNamespace, type ParentNspNameMatchFn } from "./parent-namespace.js";
-import { checkAdapter, type AdapterConstructor, type ServerOptions } from "./options.js";
+import { NamespaceRegistry } from "./namespace-registry.js";
+import type { ParentNspNameMatchFn } from "./parent-namespace.js";
+import { checkAdapter, resolveAdapter, resolveParser, type AdapterConstructor, type ServerOptions } from "./options.js";
 import { resolveLimits } from "./policy/options.js";
 import { ServerPolicy } from "./policy/server-policy.js";
 import { compileEvents } from "./policy/events.js";
 import { setSchemas } from "./policy/rejection.js";
 import * as defaultParser from "./protocol/index.js";
+import { closeServer, type CloseOptions } from "./shutdown.js";
 import type { Socket } from "./socket.js";
 import {
   StrictEventEmitter,
@@ -42,7 +41,7 @@ import {
   type RemoveAcknowledgements,
 } from "./typed-events.js";
 
-const log = logger("io", "server");
+export type { CloseOptions } from "./shutdown.js";
 
 /**
  * The Socket.IO server: socket.io 4.8's API. EventEmitter methods (`on`,
@@ -77,8 +76,7 @@ export class Server<
   readonly counters = new IoCounters();
   /** @internal the `limits` option at work; null when no limit is set */
   readonly policy: ServerPolicy | null;
-  readonly #parentNsps = new Map<ParentNspNameMatchFn, ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
-  readonly #parentNamespacesFromRegExp = new Map<RegExp, ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
+  readonly #namespaces = new NamespaceRegistry<ListenEvents, EmitEvents, ServerSideEvents, SocketData>(this);
   #adapter: AdapterConstructor = Adapter;
   #path = "/socket.io";
   #serveClient = true;
@@ -103,24 +101,12 @@ export class Server<
     this.path(opts.path ?? "/socket.io");
     this.connectTimeout(opts.connectTimeout ?? 45000);
     this.serveClient(opts.serveClient !== false);
-    this._parser = opts.parser ?? defaultParser;
-    if (!this._parser || typeof this._parser.Encoder !== "function" || typeof this._parser.Decoder !== "function") {
-      throw invalidOption("parser", "a module with Encoder and Decoder classes (like socket.io-msgpack-parser)", opts.parser);
-    }
+    this._parser = resolveParser(opts, defaultParser);
     this.encoder = new this._parser.Encoder();
     const limits = resolveLimits(opts.limits);
     this.policy = limits !== null ? new ServerPolicy(limits) : null;
     if (opts.events !== undefined) setSchemas(this, compileEvents("events", opts.events));
-    if (opts.connectionStateRecovery) {
-      const recovery = { maxDisconnectionDuration: 120000, skipMiddlewares: true, ...opts.connectionStateRecovery };
-      validateRecovery(recovery);
-      this._opts.connectionStateRecovery = recovery;
-      this.#adapter =
-        checkAdapter(opts.adapter) ??
-        ((nsp: any) => new SessionAwareAdapter(nsp, { maxDisconnectionDuration: recovery.maxDisconnectionDuration }));
-    } else {
-      this.#adapter = checkAdapter(opts.adapter) ?? Adapter;
-    }
+    this.#adapter = resolveAdapter(opts);
     this.sockets = this.of("/");
     if (srv !== undefined && srv !== null) this.attach(srv);
   }
@@ -179,15 +165,11 @@ export class Server<
   attach(srv: HttpLikeServer | number | string, opts: ServerOptions = {}): this {
     const server = httpServerFor(srv);
     // Options given to the constructor win over those given here.
-    const merged: ServerOptions = Object.assign({}, opts, this._opts);
+    const merged = Object.assign({}, opts, this._opts) as ServerOptions & { path: string };
     merged.path = (this._opts.path ?? opts.path ?? this.#path).replace(/\/$/, "");
     this.#path = merged.path;
-    const engine = new EngineServer(merged);
-    engine.attach(server as http.Server, merged);
-    // As socket.io, the bundle gets the CORS headers of the polling requests.
-    if (this.#serveClient) {
-      this.#detachBundle = serveClientBundle(server, this.#path, engine.opts.cors ? corsMiddleware(engine.opts.cors) : null);
-    }
+    const { engine, detachBundle } = attachEngine(server, merged, this.#serveClient);
+    if (detachBundle !== null) this.#detachBundle = detachBundle;
     this.httpServer = server;
     this.bind(engine);
     return this;
@@ -221,39 +203,7 @@ export class Server<
     name: string | RegExp | ParentNspNameMatchFn,
     fn?: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
   ): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
-    if (typeof name === "function" || name instanceof RegExp) {
-      const parent = new ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>(this);
-      if (typeof name === "function") {
-        this.#parentNsps.set(name, parent);
-      } else {
-        if (name.global || name.sticky) {
-          throw new TypeError("stateful regular expressions are not supported");
-        }
-        const re = name;
-        this.#parentNsps.set((nsp, _auth, next) => next(null, re.test(nsp)), parent);
-        this.#parentNamespacesFromRegExp.set(re, parent);
-      }
-      if (fn) parent.on("connect", fn);
-      return parent;
-    }
-    let nspName = String(name);
-    if (nspName[0] !== "/") nspName = "/" + nspName;
-    let nsp = this._nsps.get(nspName);
-    if (!nsp) {
-      for (const [re, parent] of this.#parentNamespacesFromRegExp) {
-        if (re.test(nspName)) {
-          nsp = parent.createChild(nspName);
-          break;
-        }
-      }
-    }
-    if (!nsp) {
-      nsp = new Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>(this, nspName);
-      this._nsps.set(nspName, nsp);
-      if (nspName !== "/") this.sockets.emitNewNamespace(nsp);
-    }
-    if (fn) nsp.on("connect", fn);
-    return nsp;
+    return this.#namespaces.of(name, fn);
   }
 
   /**
@@ -265,22 +215,7 @@ export class Server<
     auth: Record<string, unknown>,
     fn: (nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | false) => void,
   ): void {
-    const entries = [...this.#parentNsps];
-    let index = 0;
-    const next = (): void => {
-      if (index >= entries.length) return fn(false);
-      const [match, parent] = entries[index++];
-      let answered = false;
-      match(name, auth, (err, allow) => {
-        if (answered) return;
-        answered = true;
-        if (err || !allow) return next();
-        // Created concurrently by another connection: reuse it.
-        const existing = this._nsps.get(name);
-        fn(existing ?? parent.createChild(name));
-      });
-    };
-    next();
+    this.#namespaces.check(name, auth, fn);
   }
 
   // ---- the main namespace's API -------------------------------------------------
@@ -426,11 +361,9 @@ export class Server<
   get readyHandler(): (req: http.IncomingMessage, res: http.ServerResponse) => void {
     return (this.#readyHandler ??= (_req, res) => {
       const cause = this.ready ? null : this.#drain !== null ? "server_drain" : this.#closed ? "server_close" : "not_attached";
-      answerReadiness(res, cause, this.#drain !== null ? this.#drainRetryAfter : undefined);
+      answerReadiness(res, cause, this.#drain !== null ? this.#drain.retryAfterS : undefined);
     });
   }
-
-  #drainRetryAfter = 0;
 
   /**
    * Takes this node out of service for a rolling deploy: from now on new
@@ -446,26 +379,12 @@ export class Server<
   drain(opts: DrainOptions = {}): Promise<void> {
     if (this.#drain !== null) return this.#drain.promise;
     const resolved = resolveDrainOptions(opts);
-    this.#drainRetryAfter = resolved.retryAfterS;
-    const engine = this.engine;
-    if (engine === undefined) {
-      // Not attached yet: nothing to drain, but stay out of service.
-      this.#drain = new Drain(null, () => new Map(), resolved);
-    } else {
-      this.#drain = new Drain(engine, () => this.#connections(), resolved);
-    }
+    const engine = this.engine as EngineServer | undefined;
+    // Not attached yet: nothing to drain, but stay out of service.
+    const find = engine === undefined ? () => new Map() : () => connectionsOf(this._nsps.values());
+    this.#drain = new Drain(engine ?? null, find, resolved);
     this.#drain.start();
     return this.#drain.promise;
-  }
-
-  /** The Connection of every session that has a socket (connected or in its middlewares). */
-  #connections(): Map<EngineSocket, Connection> {
-    const map = new Map<EngineSocket, Connection>();
-    for (const nsp of this._nsps.values()) {
-      for (const socket of nsp.sockets.values()) map.set(socket.client.conn, socket.client);
-      for (const socket of nsp._preConnectSockets.values()) map.set(socket.client.conn, socket.client);
-    }
-    return map;
   }
 
   // ---- shutdown -------------------------------------------------------------------
@@ -487,42 +406,11 @@ export class Server<
     else if (optsOrFn !== undefined && optsOrFn !== null) opts = optsOrFn;
     this.#closed = true;
     this.policy?.stop();
-    for (const nsp of this._nsps.values()) {
-      for (const socket of [...nsp.sockets.values()]) socket.onClose("server shutting down");
-      Promise.resolve(nsp.adapter.close()).catch((err) => log("adapter close failed: %O", err));
-    }
-    this.engine?.close();
-    if (opts.closeHttpServer === false) {
-      // In reverse order of attaching: the bundle route wraps the engine's.
+    return closeServer(this, opts, fn, () => {
       this.#detachBundle?.();
       this.#detachBundle = null;
-      this.engine?.detach();
-      fn?.();
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      if (this.httpServer) {
-        this.httpServer.close((err?: Error) => {
-          fn?.(err);
-          resolve();
-        });
-      } else {
-        fn?.();
-        resolve();
-      }
     });
   }
-}
-
-/** Options of `io.close()`. */
-export interface CloseOptions {
-  /**
-   * Close the HTTP server tidewire is attached to, as socket.io does. With
-   * `false` it keeps serving the application; only tidewire's listeners are
-   * taken off it.
-   * @default true
-   */
-  closeHttpServer?: boolean;
 }
 
 // EventEmitter methods of the Server act on the main namespace, as in socket.io.
@@ -531,14 +419,4 @@ for (const method of ["on", "once", "off", "addListener", "removeListener", "pre
   (Server.prototype as any)[method] = function (this: Server, ...args: any[]) {
     return (this.sockets as any)[method](...args);
   };
-}
-
-function validateRecovery(recovery: { maxDisconnectionDuration: number; skipMiddlewares: boolean }): void {
-  if (typeof recovery.maxDisconnectionDuration !== "number" || !(recovery.maxDisconnectionDuration > 0)) {
-    throw invalidOption(
-      "connectionStateRecovery.maxDisconnectionDuration",
-      "a positive number of milliseconds",
-      recovery.maxDisconnectionDuration,
-    );
-  }
 }
