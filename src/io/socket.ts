@@ -5,13 +5,14 @@ import type { Adapter } from "../adapter/adapter.js";
 import type { BroadcastFlags, Room, Session, SocketId } from "../adapter/types.js";
 import { BroadcastOperator } from "./broadcast-operator.js";
 import type { Connection } from "./connection.js";
-import { runMiddlewares } from "./middleware.js";
 import type { Namespace } from "./namespace.js";
 import { PacketType, type Packet } from "./protocol/packet.js";
 import { RESERVED_EVENTS, reservedEventError } from "./reserved.js";
 import { promiseAck, settleAck } from "./socket-acks.js";
 import { ackResponder, NO_FLAGS, sendConnectReply, sendEvent } from "./socket-emit.js";
 import { newHooks, removeListener, type SocketHooks } from "./socket-hooks.js";
+import { CLIENT_NAMESPACE_DISCONNECT, closeSocket, disconnectSocket, emitSafely, NAMESPACE_DISCONNECT } from "./socket-disconnect.js";
+import { dispatchEvent, observeEvent, runHooks } from "./socket-dispatch.js";
 import {
   StrictEventEmitter,
   type AllButLast,
@@ -30,25 +31,9 @@ import {
 import type { ArgSchemas, ValidatedListener } from "./policy/events.js";
 import { validatedListener, withSchema } from "./policy/validated-listener.js";
 import { buildHandshake, type Handshake } from "./handshake.js";
-import { RECOVERABLE_DISCONNECT_REASONS, type DisconnectReason } from "./disconnect-reason.js";
-import { causeOf, withCause, type CauseRequest, type DisconnectCause } from "../observe/causes.js";
-import { FACT_DISCONNECT, FACT_EVENT, facts, within, type Scope } from "../observe/facts.js";
-
-const NAMESPACE_DISCONNECT: CauseRequest = Object.freeze({ code: "namespace_disconnect" });
-const CLIENT_NAMESPACE_DISCONNECT: CauseRequest = Object.freeze({ code: "client_namespace_disconnect" });
-/** A cause for a reason that came without one (an adapter or application calling onClose itself). */
-const CAUSE_OF_REASON: Readonly<Record<string, CauseRequest["code"]>> = {
-  "server shutting down": "server_close",
-  "forced server close": "server_disconnect",
-  "forced close": "server_disconnect",
-  "server namespace disconnect": "namespace_disconnect",
-  "client namespace disconnect": "client_namespace_disconnect",
-  "ping timeout": "ping_timeout",
-  "transport close": "client_closed",
-  "transport error": "transport_error",
-  "parse error": "parse_error",
-  "buffer overflow": "buffer_overflow",
-};
+import type { DisconnectReason } from "./disconnect-reason.js";
+import { withCause, type CauseRequest } from "../observe/causes.js";
+import { FACT_EVENT, facts } from "../observe/facts.js";
 
 export type { Handshake } from "./handshake.js";
 
@@ -367,9 +352,7 @@ export class Socket<
 
   /** @internal Leaves the namespace ("server namespace disconnect"), for `cause`. */
   disconnectWith(cause: CauseRequest): void {
-    if (!this.connected) return;
-    this.client.sendPacket({ type: PacketType.DISCONNECT, nsp: this.nsp.name }, NO_FLAGS, this);
-    this.onClose("server namespace disconnect", withCause(undefined, { ...cause, transport: this.client.conn.transport.name }));
+    disconnectSocket(this, cause);
   }
 
   // ---- calls from the namespace and the connection (internal) -------------
@@ -413,7 +396,7 @@ export class Socket<
   /** @internal Reports an error to the application's "error" listeners. */
   onError(err: Error): void {
     // An unhandled "error" must never crash the process.
-    if (this.listenerCount("error") > 0) this.#emitSafely("error", err);
+    if (this.listenerCount("error") > 0) emitSafely(this, "error", err);
   }
 
   /**
@@ -422,27 +405,7 @@ export class Socket<
    * for stores that write asynchronously), so that a drain can wait for it.
    */
   onClose(reason: DisconnectReason, description?: unknown): unknown {
-    if (!this.connected) return undefined;
-    let cause = causeOf(description);
-    if (cause === undefined) {
-      cause = { code: CAUSE_OF_REASON[reason] ?? "server_disconnect", transport: this.client.conn.transport.name };
-      description = withCause(description, cause);
-    }
-    this.nsp.counters.disconnects[cause.code][cause.transport]++;
-    // A throwing listener must not leave the socket half closed (in its rooms, still "connected").
-    this.#emitSafely("disconnecting", reason, description);
-    let persisted: unknown;
-    if (this.pid !== undefined && RECOVERABLE_DISCONNECT_REASONS.has(reason)) {
-      persisted = this.adapter.persistSession({ sid: this.id, pid: this.pid, rooms: [...this.rooms], data: this.data });
-    }
-    this.cleanup();
-    this.client.removeSocket(this);
-    this.connected = false;
-    if ((facts.mask & FACT_DISCONNECT) !== 0) {
-      facts.disconnect({ socket: this, namespace: this.nsp.name, reason, cause: cause as DisconnectCause });
-    }
-    this.#emitSafely("disconnect", reason, description);
-    return persisted;
+    return closeSocket(this, reason, description);
   }
 
   /** @internal Whether the server waits for an acknowledgement from this client. */
@@ -462,70 +425,21 @@ export class Socket<
     this.nsp.removeSocket(this);
   }
 
-  /** Emits a reserved event; a listener's exception is raised again later, the caller goes on. */
-  #emitSafely(ev: keyof SocketReservedEventsMap, ...args: unknown[]): void {
-    try {
-      (this.emitReserved as (ev: string, ...args: unknown[]) => boolean)(ev, ...args);
-    } catch (err) {
-      rethrowLater(err);
-    }
-  }
-
   #hooksOf(): SocketHooks {
     return (this.#hooks ??= newHooks());
   }
 
   #onEvent(packet: Packet): void {
     const args: any[] = packet.data ?? [];
-    if ((facts.mask & FACT_EVENT) !== 0) return this.#onObservedEvent(packet, args);
+    if ((facts.mask & FACT_EVENT) !== 0) return observeEvent(this, packet, args, () => this.#onEventArgs(args));
     if (packet.id != null) args.push(ackResponder(this, packet.id));
     this.#onEventArgs(args);
   }
 
-  /** #onEvent while a sink follows events: the scope ends when the ack is sent, or after dispatch. */
-  #onObservedEvent(packet: Packet, args: any[]): void {
-    const withAck = packet.id != null;
-    const scope: Scope | undefined = facts.event({
-      socket: this,
-      namespace: this.nsp.name,
-      event: args[0],
-      args: args.slice(1),
-      ack: withAck,
-    });
-    if (withAck) args.push(ackResponder(this, packet.id as number, scope));
-    const run = (): void => this.#onEventArgs(args);
-    if (scope === undefined) return run();
-    if (withAck) {
-      if (scope.run) scope.run(run);
-      else run();
-      return;
-    }
-    within(scope, run);
-  }
-
   #onEventArgs(args: any[]): void {
     const hooks = this.#hooks;
-    if (hooks === undefined) {
-      this.#dispatch(args);
-      return;
-    }
-    const any = hooks.any;
-    if (any && any.length) for (const listener of any.slice()) listener.apply(this, args);
-    const fns = hooks.fns;
-    if (fns === undefined || fns.length === 0) {
-      this.#dispatch(args);
-      return;
-    }
-    runMiddlewares(fns, args as Event, (err) => {
-      if (err) return this.onError(err);
-      if (this.connected) this.#dispatch(args);
-    });
-  }
-
-  #dispatch(args: any[]): void {
-    // A client may name its event "error": with no listener, EventEmitter would throw.
-    if (args[0] === "error" && this.listenerCount("error") === 0) return;
-    this.emitUntyped.apply(this, args as [string, ...any[]]);
+    if (hooks === undefined) dispatchEvent(this, args);
+    else runHooks(this, hooks, args);
   }
 
   #setFlag<K extends keyof BroadcastFlags>(key: K, value: BroadcastFlags[K]): void {
