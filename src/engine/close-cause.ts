@@ -53,3 +53,11 @@ export function closeCause(
       return { ...requested, transport: name };
   }
 }
+
+/** An Error as engine.io reports transport failures in the "close" event. */
+export function transportError(message: string, cause?: unknown): Error {
+  const err = new Error(message) as Error & { type: string; description: unknown };
+  err.type = "TransportError";
+  err.description = cause;
+  return err;
+}

@@ -67,6 +67,21 @@ export function toMessageData(data: unknown): string | Buffer | undefined {
   return "" + (data as string);
 }
 
+/** The data of the open packet that answers a handshake (key order as engine.io's). */
+export function openPacketData(
+  sid: string,
+  upgrades: string[],
+  opts: { pingInterval: number; pingTimeout: number; maxHttpBufferSize: number },
+): string {
+  return JSON.stringify({
+    sid,
+    upgrades,
+    pingInterval: opts.pingInterval,
+    pingTimeout: opts.pingTimeout,
+    maxPayload: opts.maxHttpBufferSize,
+  });
+}
+
 /** Text form of one packet: `<digit><data>`, or `b<base64>` for binary data. */
 export function encodePacket(packet: Packet): string {
   const data = packet.data;

@@ -7,7 +7,9 @@
  * event-loop turn. Invariant: packets only ever leave through the current
  * transport, in queue order, so nothing is lost or reordered across an
  * upgrade (the queue waits while neither transport can take it).
- * The queue and its bound (maxBufferedBytes) are in ./outbound-queue.ts.
+ * The queue and its bound (maxBufferedBytes) are in ./outbound-queue.ts,
+ * queueing and flushing in ./session-flush.ts, the heartbeat's phases and
+ * clock in ./heartbeat.ts.
  *
  * Listeners are the application's: an exception thrown by one is raised
  * again from a fresh stack (core/rethrow.ts) once the session's own work
@@ -20,14 +22,16 @@ import { useLightListenerStore } from "../core/listener-store.js";
 import { initTimerEntry, timers, type TimerEntry } from "../core/timers.js";
 import { rethrowLater } from "../core/rethrow.js";
 import type { SendOptions } from "../core/types.js";
-import { scheduleFlush, type Flushable } from "./flush-scheduler.js";
+import type { Flushable } from "./flush-scheduler.js";
 import { OutboundQueue, overflowError } from "./outbound-queue.js";
-import { toMessageData, type DecodedPacket, type MessageData, type Packet, type PacketType } from "./packet.js";
+import { openPacketData, toMessageData, type DecodedPacket, type MessageData, type Packet, type PacketType } from "./packet.js";
 import type { Server } from "./server.js";
 import type { Transport, TransportHost } from "./transports/transport.js";
 import { UpgradeAttempt, type UpgradeOwner } from "./upgrade.js";
 import { withCause, type CauseRequest } from "../observe/causes.js";
-import { closeCause } from "./close-cause.js";
+import { closeCause, transportError } from "./close-cause.js";
+import { clockMs, elapsedMs, HB_AWAIT_CLIENT_PING, HB_AWAIT_PING_TIME, HB_AWAIT_PONG, HB_IDLE } from "./heartbeat.js";
+import { flushQueue, queuePacket } from "./session-flush.js";
 
 const log = logger("engine", "session");
 
@@ -42,27 +46,9 @@ export type CloseReason =
   | "forced close"
   | "buffer overflow";
 
-/** Packet options when the caller gave none (compression allowed, as engine.io). */
-const DEFAULT_OPTIONS: SendOptions = Object.freeze({ compress: true });
 const NOOP: Packet = Object.freeze({ type: "noop" }) as Packet;
 
-// Heartbeat phases. v4: the server pings; v3: the client pings.
-const HB_IDLE = 0;
-const HB_AWAIT_PING_TIME = 1;
-const HB_AWAIT_PONG = 2;
-const HB_AWAIT_CLIENT_PING = 3;
-
-/** Times kept in 30 bits (a small integer): differences are right for spans under 12 days. */
-const MS_MASK = 0x3fffffff;
 const SERVER_DISCONNECT: CauseRequest = Object.freeze({ code: "server_disconnect" });
-
-/** An Error as engine.io reports transport failures in the "close" event. */
-function transportError(message: string, cause?: unknown): Error {
-  const err = new Error(message) as Error & { type: string; description: unknown };
-  err.type = "TransportError";
-  err.description = cause;
-  return err;
-}
 
 export class Socket extends EventEmitter implements TimerEntry, Flushable, TransportHost, UpgradeOwner {
   readonly id: string;
@@ -84,7 +70,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
   /** v4: whether the pong deadline was already extended once for this ping. */
   #pongGrace = false;
   #upgrade: UpgradeAttempt | null = null;
-  /** When the last ping left (ms, masked by MS_MASK), and the last ping's round trip (-1: none yet). */
+  /** When the last ping left (ms, from clockMs()), and the last ping's round trip (-1: none yet). */
   #pingAt = 0;
   #rtt = -1;
   /** Why the server closes this session, given by whoever asked (drain, io.close, a protocol rule...). */
@@ -108,18 +94,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
     transport.host = this;
     this.readyState = "open";
     const opts = server.opts;
-    this.#enqueue(
-      "open",
-      JSON.stringify({
-        sid: id,
-        upgrades: server.upgrades(transport.name),
-        pingInterval: opts.pingInterval,
-        pingTimeout: opts.pingTimeout,
-        maxPayload: opts.maxHttpBufferSize,
-      }),
-      undefined,
-      undefined,
-    );
+    this.#enqueue("open", openPacketData(id, server.upgrades(transport.name), opts), undefined, undefined);
     const initial = opts.initialPacket;
     if (initial) this.#enqueue("message", toMessageData(initial), undefined, undefined);
     if (protocol === 3) {
@@ -217,61 +192,20 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
         limitBytes: max,
       });
     }
-    const packet: Packet = { type, data, options: options ?? DEFAULT_OPTIONS };
-    if (this.listenerCount("packetCreate") > 0) {
-      try {
-        this.emit("packetCreate", packet);
-      } catch (err) {
-        // The packet still goes out: it may be a ping or a CONNECT reply the connection depends on.
-        rethrowLater(err);
-      }
-      if (this.readyState === "closed") return;
-    }
-    this.#out.push(packet, cb);
-    if (type === "message") {
-      const counters = this.server.counters;
-      counters.packetsOut++;
-      counters.bytesOut += data === undefined ? 0 : data.length;
-    }
-    scheduleFlush(this);
+    queuePacket(this, this.#out, type, data, options, cb);
   }
 
   /** Hands the whole queue to the transport if it can take it now. @internal */
   flushNow(): void {
-    const out = this.#out;
-    if (this.readyState === "closed" || out.packets.length === 0) return;
-    const transport = this.transport;
-    if (!transport.writable) {
-      out.hold(transport, this.server.opts.maxBufferedBytes);
-      return;
-    }
-    // A "flush" listener may still add packets: they join this batch.
-    const packets = out.packets;
-    try {
-      this.emit("flush", packets);
-      this.server.emit("flush", this, packets);
-    } catch (err) {
-      rethrowLater(err);
-    }
-    const callbacks = out.callbacks;
-    out.take(transport, this.server.opts.maxBufferedBytes);
+    const error = flushQueue(this, this.#out);
+    if (error !== null) this.#onClose("transport error", error);
+  }
+
+  /** Whether the transport closes after the batch being flushed; reading it resets it. @internal */
+  takeCloseAfterFlush(): boolean {
     const closeAfter = this.#closeAfterFlush;
     this.#closeAfterFlush = false;
-    if (log.enabled) log("flushing %d packet(s) to %s over %s", packets.length, this.id, transport.name);
-    try {
-      transport.send(packets, callbacks, closeAfter, out.largeFrom, out.largeTo);
-    } catch (err) {
-      // Nothing thrown while encoding or writing escapes a flush: it ends this session, with the cause.
-      const message = `could not send ${packets.length} packet(s) to the client: ${(err as Error)?.message ?? err}`;
-      this.#onClose("transport error", transportError(message, err));
-      return;
-    }
-    try {
-      this.emit("drain");
-      this.server.emit("drain", this);
-    } catch (err) {
-      rethrowLater(err);
-    }
+    return closeAfter;
   }
 
   /** Heartbeat deadline. @internal */
@@ -279,7 +213,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
     if (this.#heartbeat === HB_AWAIT_PING_TIME) {
       this.#heartbeat = HB_AWAIT_PONG;
       this.#pongGrace = false;
-      this.#pingAt = Date.now() & MS_MASK;
+      this.#pingAt = clockMs();
       this.#sendPacket("ping", undefined, undefined);
       if (this.readyState !== "closed") timers.arm(this, this.server.opts.pingTimeout);
     } else if (this.#heartbeat !== HB_IDLE) {
@@ -287,7 +221,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
       this.#onClose("ping timeout", undefined, {
         code: "ping_timeout",
         rttMs: this.#rtt < 0 ? null : this.#rtt,
-        pongWaitMs: v4 ? ((Date.now() & MS_MASK) - this.#pingAt) & MS_MASK : undefined,
+        pongWaitMs: v4 ? elapsedMs(this.#pingAt) : undefined,
       });
     }
   }
@@ -328,7 +262,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
       case "pong":
         if (this.protocol === 3) return this.#onClose("transport error", transportError("invalid heartbeat direction"));
         if (this.#heartbeat === HB_AWAIT_PONG) {
-          this.#rtt = ((Date.now() & MS_MASK) - this.#pingAt) & MS_MASK;
+          this.#rtt = elapsedMs(this.#pingAt);
           this.#heartbeat = HB_AWAIT_PING_TIME;
           timers.arm(this, this.server.opts.pingInterval);
         }
