@@ -21,19 +21,14 @@ import { Adapter } from "../adapter.js";
 import { endScope, FACT_ADAPTER_REQUEST, facts } from "../../observe/facts.js";
 import type { AdapterNamespace, AdapterPacket, BroadcastOptions, Room, SocketId } from "../types.js";
 import { Membership, type MembershipOptions } from "./membership.js";
+import { dispatchMessage, receiveResponse, type LocalNode } from "./incoming.js";
 import {
   MessageType,
   describeSocket,
   fromBroadcastOptions,
-  isBroadcastablePacket,
   isObject,
   isRecoverable,
-  isRoomList,
-  isServerSideEvent,
-  isSocketDetails,
   nodeId,
-  runListener,
-  toBroadcastOptions,
   type ClusterMessage,
   type SocketDetails,
 } from "./messages.js";
@@ -74,6 +69,8 @@ export class BusAdapter<T extends BusTransport = BusTransport> extends Adapter {
   readonly #deferRecoverable: boolean;
   /** The main namespace's adapter forwards sessions for the whole server. */
   readonly #router: ForwardingRouter | null;
+  /** What incoming messages may do on this node. */
+  readonly #node: LocalNode;
   #closed = false;
 
   constructor(nsp: AdapterNamespace, transport: TransportFactory<T>, opts: BusAdapterOptions = {}) {
@@ -81,6 +78,7 @@ export class BusAdapter<T extends BusTransport = BusTransport> extends Adapter {
     this.uid = opts.uid ?? nodeId();
     this.requestsTimeout = opts.requestsTimeout ?? 5000;
     this.#requests = new RequestTable(opts.maxPendingRequests ?? 1000);
+    this.#node = this.#localNode();
     const host: BusHost = {
       uid: this.uid,
       nsp: nsp.name,
@@ -315,135 +313,47 @@ export class BusAdapter<T extends BusTransport = BusTransport> extends Adapter {
     }
     if (message.nsp !== this.nsp.name) return;
     try {
-      if (!this.#dispatch(message as ClusterMessage, offset)) log("[%s] ignoring malformed or unknown message of type %s", this.uid, message.type);
+      if (!dispatchMessage(this.#node, message as ClusterMessage, offset)) log("[%s] ignoring malformed or unknown message of type %s", this.uid, message.type);
     } catch (err) {
       log("[%s] message of type %d failed: %s", this.uid, message.type, (err as Error).message);
     }
   }
 
-  /** Acts on a message from the bus. Returns false when it was malformed or unknown. */
-  #dispatch(message: ClusterMessage, offset: string | undefined): boolean {
-    const data = message.data;
-    const requestId = isObject(data) ? data.requestId : undefined;
-    switch (message.type) {
-      case MessageType.BROADCAST: {
-        const opts = isObject(data) ? toBroadcastOptions(data.opts) : null;
-        if (!opts || !isBroadcastablePacket(data.packet)) return false;
-        if (requestId === undefined) {
-          this.deliver(data.packet, opts, offset);
-          return true;
-        }
-        if (typeof requestId !== "string") return false;
-        super.broadcastWithAck(
-          data.packet,
-          opts,
-          (clientCount) => this.publishResponse(message.uid, { type: MessageType.BROADCAST_CLIENT_COUNT, data: { requestId, clientCount } }),
-          (arg) => this.publishResponse(message.uid, { type: MessageType.BROADCAST_ACK, data: { requestId, packet: arg } }),
-        );
-        return true;
-      }
-      case MessageType.SOCKETS_JOIN:
-      case MessageType.SOCKETS_LEAVE: {
-        const opts = isObject(data) ? toBroadcastOptions(data.opts) : null;
-        if (!opts || !isRoomList(data.rooms)) return false;
-        if (message.type === MessageType.SOCKETS_JOIN) super.addSockets(opts, data.rooms);
-        else super.delSockets(opts, data.rooms);
-        return true;
-      }
-      case MessageType.DISCONNECT_SOCKETS: {
-        const opts = isObject(data) ? toBroadcastOptions(data.opts) : null;
-        if (!opts) return false;
-        super.disconnectSockets(opts, data.close === true);
-        return true;
-      }
-      case MessageType.FETCH_SOCKETS: {
-        const opts = isObject(data) ? toBroadcastOptions(data.opts) : null;
-        if (!opts || typeof requestId !== "string") return false;
-        const sockets: SocketDetails[] = [];
-        this.apply(opts, (socket) => sockets.push(describeSocket(socket, this.sids.get(socket.id))));
-        this.publishResponse(message.uid, { type: MessageType.FETCH_SOCKETS_RESPONSE, data: { requestId, sockets } });
-        return true;
-      }
-      case MessageType.SERVER_SIDE_EMIT: {
-        if (!isObject(data) || !isServerSideEvent(data.packet)) return false;
-        const args: unknown[] = [...data.packet];
-        if (requestId !== undefined) {
-          let called = false;
-          args.push((arg: unknown) => {
-            if (called) return;
-            called = true;
-            this.publishResponse(message.uid, { type: MessageType.SERVER_SIDE_EMIT_RESPONSE, data: { requestId, packet: arg } });
-          });
-        }
-        runListener(() => this.nsp._onServerSideEmit?.(args));
-        return true;
-      }
-      case MessageType.ALL_ROOMS:
-        if (typeof requestId !== "string") return false;
-        this.publishResponse(message.uid, { type: MessageType.ALL_ROOMS_RESPONSE, data: { requestId, rooms: [...this.rooms.keys()] } });
-        return true;
-      case MessageType.SOCKETS: {
-        const rooms = isObject(data) ? (data.rooms ?? []) : null;
-        if (typeof requestId !== "string" || !isRoomList(rooms)) return false;
-        const sockets: SocketId[] = [];
-        this.apply({ rooms: new Set(rooms) }, (socket) => sockets.push(socket.id));
-        this.publishResponse(message.uid, { type: MessageType.SOCKETS_RESPONSE, data: { requestId, sockets } });
-        return true;
-      }
-      case MessageType.INITIAL_HEARTBEAT:
-        if (this.#membership) this.publish({ type: MessageType.HEARTBEAT });
-        return true;
-      case MessageType.HEARTBEAT:
-        return true;
-      case MessageType.ADAPTER_CLOSE:
-        this.#membership?.remove(message.uid);
-        return true;
-      case MessageType.FETCH_SOCKETS_RESPONSE:
-      case MessageType.SERVER_SIDE_EMIT_RESPONSE:
-      case MessageType.BROADCAST_CLIENT_COUNT:
-      case MessageType.BROADCAST_ACK:
-      case MessageType.ALL_ROOMS_RESPONSE:
-      case MessageType.SOCKETS_RESPONSE:
-        // Transports that do not tell messages from responses apart.
-        this.#receiveResponse(message);
-        return true;
-    }
-    return false;
-  }
-
   #receiveResponse(response: unknown): void {
     if (this.#closed) return;
-    if (!isObject(response) || !isObject(response.data) || typeof response.data.requestId !== "string") {
-      return log("[%s] ignoring malformed response", this.uid);
-    }
-    const { requestId } = response.data;
-    const from = typeof response.uid === "string" ? response.uid : undefined;
-    if (from !== undefined && from !== this.uid) this.#membership?.seen(from);
-    switch (response.type) {
-      case MessageType.BROADCAST_CLIENT_COUNT:
-        return this.#acks.clientCount(requestId, response.data.clientCount);
-      case MessageType.BROADCAST_ACK:
-        return this.#acks.ack(requestId, response.data.packet);
-      case MessageType.FETCH_SOCKETS_RESPONSE:
-        if (Array.isArray(response.data.sockets)) this.#answer(requestId, MessageType.FETCH_SOCKETS, response.data.sockets.filter(isSocketDetails), from);
-        return;
-      case MessageType.SERVER_SIDE_EMIT_RESPONSE:
-        return this.#answer(requestId, MessageType.SERVER_SIDE_EMIT, response.data.packet, from);
-      case MessageType.ALL_ROOMS_RESPONSE:
-        if (isRoomList(response.data.rooms)) this.#answer(requestId, MessageType.ALL_ROOMS, response.data.rooms, from);
-        return;
-      case MessageType.SOCKETS_RESPONSE:
-        if (Array.isArray(response.data.sockets)) {
-          this.#answer(requestId, MessageType.SOCKETS, response.data.sockets.filter((s: unknown) => typeof s === "string"), from);
-        }
-        return;
-    }
-    log("[%s] ignoring malformed response of type %s", this.uid, response.type);
+    receiveResponse(this.#node, response);
   }
 
-  /** Counts an answer only for a request of the matching type (answers to other nodes' requests share channels). */
-  #answer(requestId: string, type: number, answer: unknown, from: string | undefined): void {
-    if (this.#requests.typeOf(requestId) === type) this.#requests.answer(requestId, answer, from);
+  /** This node as incoming messages see it: its own parts of the operations, and its replies. */
+  #localNode(): LocalNode {
+    const adapter = this;
+    return {
+      uid: this.uid,
+      get membership() {
+        return adapter.#membership;
+      },
+      requests: this.#requests,
+      acks: this.#acks,
+      deliver: (packet, opts, offset) => this.deliver(packet, opts, offset),
+      broadcastWithAck: (packet, opts, clientCountCallback, ack) => super.broadcastWithAck(packet, opts, clientCountCallback, ack),
+      addSockets: (opts, rooms) => super.addSockets(opts, rooms),
+      delSockets: (opts, rooms) => super.delSockets(opts, rooms),
+      disconnectSockets: (opts, close) => super.disconnectSockets(opts, close),
+      describeSockets: (opts) => {
+        const sockets: SocketDetails[] = [];
+        this.apply(opts, (socket) => sockets.push(describeSocket(socket, this.sids.get(socket.id))));
+        return sockets;
+      },
+      socketIds: (rooms) => {
+        const sockets: SocketId[] = [];
+        this.apply({ rooms: new Set(rooms) }, (socket) => sockets.push(socket.id));
+        return sockets;
+      },
+      roomNames: () => [...this.rooms.keys()],
+      serverSideEmit: (args) => this.nsp._onServerSideEmit?.(args),
+      publish: (message) => this.publish(message),
+      publishResponse: (requesterUid, response) => this.publishResponse(requesterUid, response),
+    };
   }
 }
 
