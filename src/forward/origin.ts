@@ -25,6 +25,17 @@ import type { RoutingFailure, RoutingHost } from "../core/routing.js";
 import { timers, type TimerEntry } from "../core/timers.js";
 import { Kind, encodeFrame, type Frame } from "./codec.js";
 import { canHandOverRequest, canHandOverUpgrade, detach, reattach } from "./handoff.js";
+import {
+  destroySocket,
+  Forwarded,
+  kEntry,
+  onResponseClose,
+  onTunnelData,
+  onTunnelEnd,
+  REQUEST,
+  TUNNEL,
+  type Carrier,
+} from "./forwarded.js";
 import { endToEndHeaders, readBody, requestHead } from "./http-bytes.js";
 import type { NodeLink } from "./link.js";
 import type { ResolvedForwardingOptions } from "./options.js";
@@ -54,9 +65,6 @@ export interface OriginContext {
   host(): RoutingHost | null;
 }
 
-const REQUEST = 0;
-const TUNNEL = 1;
-
 /**
  * How often the nodes that forwarded requests wait on are checked (links
  * with `alive()`): a node that died without a word (SIGKILL, lost machine)
@@ -64,32 +72,6 @@ const TUNNEL = 1;
  * instead of waiting for their heartbeat to time out.
  */
 export const LIVENESS_INTERVAL = 2000;
-
-const kEntry = Symbol("tidewire.forwarded");
-type Carrier = { [kEntry]?: Forwarded };
-
-/** One request or tunnel handed to another node. */
-class Forwarded implements TimerEntry {
-  /** The owner answered (RESPONSE, or a tunnel's first DOWN): the client has been written to. */
-  answered = false;
-  /** Being handed over: the link, not a frame, will settle it. */
-  handingOver = false;
-
-  constructor(
-    readonly origin: Origin,
-    readonly id: number,
-    readonly kind: typeof REQUEST | typeof TUNNEL,
-    readonly to: string,
-    readonly sid: string,
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse | null,
-    readonly socket: Duplex,
-  ) {}
-
-  onTimeout(): void {
-    this.origin.timedOut(this);
-  }
-}
 
 function failure(sid: string, reason: string, hint: string): RoutingFailure {
   return { sid, name: "FORWARDING_FAILED", reason, hint };
@@ -380,26 +362,4 @@ export class Origin {
     if (entry === undefined || entry.to !== frame.from || entry.handingOver || (kind !== null && entry.kind !== kind)) return null;
     return entry;
   }
-}
-
-// Shared listeners (no closure per forwarded request): they find the entry on their emitter.
-
-function onResponseClose(this: ServerResponse & Carrier): void {
-  const entry = this[kEntry];
-  if (entry !== undefined && !entry.answered) entry.origin.cancel(entry);
-}
-
-function onTunnelData(this: Duplex & Carrier, chunk: Buffer): void {
-  const entry = this[kEntry];
-  if (entry !== undefined) entry.origin.clientData(entry, chunk);
-}
-
-function onTunnelEnd(this: Duplex & Carrier): void {
-  const entry = this[kEntry];
-  if (entry !== undefined) entry.origin.cancel(entry);
-  this.destroy();
-}
-
-function destroySocket(this: Duplex): void {
-  this.destroy();
 }
