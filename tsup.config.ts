@@ -21,6 +21,7 @@ export default defineConfig([
       redis: "src/redis/index.ts",
       "redis-streams": "src/redis-streams/index.ts",
       metrics: "src/observe/prometheus.ts",
+      otel: "src/observe/otel.ts",
       cluster: "src/cluster/index.ts",
     },
     format: ["esm"],
@@ -28,13 +29,14 @@ export default defineConfig([
   },
   {
     // cjs: `require("tidewire")`, whose only (default) export rollup makes
-    // module.exports; stream, redis, redis-streams, metrics and cluster keep plain named exports.
+    // module.exports; stream, redis, redis-streams, metrics, otel and cluster keep plain named exports.
     entry: {
       cjs: "src/cjs.ts",
       stream: "src/stream/index.ts",
       redis: "src/redis/index.ts",
       "redis-streams": "src/redis-streams/index.ts",
       metrics: "src/observe/prometheus.ts",
+      otel: "src/observe/otel.ts",
       cluster: "src/cluster/index.ts",
     },
     format: ["cjs"],

@@ -90,6 +90,7 @@ for (const [entry, target] of [
   ["redis-streams", "./types/redis-streams/index.js"],
   ["stream", "./types/stream/index.js"],
   ["metrics", "./types/observe/prometheus.js"],
+  ["otel", "./types/observe/otel.js"],
   ["cluster", "./types/cluster/index.js"],
 ]) {
   const text = `export * from "${target}";\n`;

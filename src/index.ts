@@ -2,6 +2,8 @@
  * tidewire: a drop-in replacement for the socket.io v4 server.
  * `import { Server } from "tidewire"` works where `import { Server } from "socket.io"` did.
  */
+// The diagnostics_channel channels (tidewire:connection, ...): created at load, zero cost until subscribed.
+import "./observe/diagnostics.js";
 export { Server } from "./io/server.js";
 export { Namespace } from "./io/namespace.js";
 export { ParentNamespace } from "./io/parent-namespace.js";

@@ -16,6 +16,15 @@ export const FACT_DISCONNECT = 4;
 export const FACT_EVENT = 8;
 export const FACT_BROADCAST = 16;
 export const FACT_ADAPTER_REQUEST = 32;
+export const FACT_INJECT = 64;
+export const FACT_REMOTE = 128;
+
+/**
+ * Context fields that travel with a message to other nodes (W3C
+ * `traceparent` / `tracestate`, or whatever the observer's propagator
+ * writes): string keys to string values.
+ */
+export type Carrier = Record<string, string>;
 
 /**
  * A unit of work a sink follows (a span): `end` is called exactly once, with
@@ -87,6 +96,28 @@ export interface AdapterRequestFact {
   readonly timeoutMs: number;
 }
 
+/**
+ * A message from another node of the cluster is acted on here: a broadcast
+ * delivered to this node's sockets, or a request answered. The scope covers
+ * the handling (for a broadcast, the local delivery).
+ */
+export interface RemoteFact {
+  readonly namespace: string;
+  /** "broadcast", "socketsJoin", "socketsLeave", "disconnectSockets", "fetchSockets", "serverSideEmit", "allRooms", "allSockets". */
+  readonly message: string;
+  /** The sending node's uid. */
+  readonly from: string;
+  /** broadcast: the event name; serverSideEmit: the event name. */
+  readonly event?: unknown;
+  /** broadcast: the target rooms and exclusions. */
+  readonly rooms?: readonly unknown[];
+  readonly except?: readonly unknown[];
+  /** broadcast: whether the sender collects acknowledgements. */
+  readonly ack?: boolean;
+  /** The context fields the sender's `inject` wrote, when it had any (already checked: strings only, bounded). */
+  readonly carrier?: Carrier;
+}
+
 /** What a subscriber handles; any subset. Handlers must not throw (a throw is reported, not propagated). */
 export interface FactSink {
   handshake?(fact: HandshakeFact): Scope | void;
@@ -95,6 +126,14 @@ export interface FactSink {
   event?(fact: EventFact): Scope | void;
   broadcast?(fact: BroadcastFact): Scope | void;
   adapterRequest?(fact: AdapterRequestFact): Scope | void;
+  /**
+   * A message for other nodes is being published (a broadcast, a request):
+   * write the current context's fields into `carrier`. Called synchronously
+   * where the message is built, inside the `run` of the broadcast or request
+   * scope that caused it.
+   */
+  inject?(carrier: Carrier): void;
+  remote?(fact: RemoteFact): Scope | void;
 }
 
 type Kind = keyof FactSink;
@@ -105,6 +144,8 @@ const BITS: Record<Kind, number> = {
   event: FACT_EVENT,
   broadcast: FACT_BROADCAST,
   adapterRequest: FACT_ADAPTER_REQUEST,
+  inject: FACT_INJECT,
+  remote: FACT_REMOTE,
 };
 
 function report(err: unknown): void {
@@ -186,6 +227,27 @@ export class FactBus {
     return this.#scoped("adapterRequest", fact);
   }
 
+  remote(fact: RemoteFact): Scope | undefined {
+    return this.#scoped("remote", fact);
+  }
+
+  /** The context fields the sinks write for a message leaving this node, or undefined when none wrote any. */
+  inject(): Carrier | undefined {
+    let carrier: Carrier | undefined;
+    for (const sink of this.#sinks) {
+      if (sink.inject === undefined) continue;
+      carrier ??= {};
+      try {
+        sink.inject(carrier);
+      } catch (err) {
+        report(err);
+      }
+    }
+    if (carrier === undefined) return undefined;
+    for (const _ in carrier) return carrier;
+    return undefined;
+  }
+
   #notify(kind: "connection" | "disconnect", fact: any): void {
     for (const sink of this.#sinks) {
       const handler = sink[kind] as ((fact: any) => void) | undefined;
@@ -198,7 +260,7 @@ export class FactBus {
     }
   }
 
-  #scoped(kind: "handshake" | "event" | "broadcast" | "adapterRequest", fact: any): Scope | undefined {
+  #scoped(kind: "handshake" | "event" | "broadcast" | "adapterRequest" | "remote", fact: any): Scope | undefined {
     let first: Scope | undefined;
     let more: Scope[] | undefined;
     for (const sink of this.#sinks) {

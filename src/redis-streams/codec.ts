@@ -21,6 +21,8 @@ const MAY_CARRY_BINARY = new Set<number>([
 
 /** Largest `data` field accepted from the stream (a hostile entry must not cost more). */
 const MAX_DATA_LENGTH = 64 * 1024 * 1024;
+/** Largest `trace` field read (the context fields are checked again where they are used). */
+const MAX_TRACE_LENGTH = 16 * 1024;
 
 /**
  * Messages that go over pub/sub rather than the stream, as the reference
@@ -42,6 +44,8 @@ export function entryCodec(onlyPlaintext: boolean): BusCodec<Record<string, stri
             ? encode(message.data).toString("base64")
             : JSON.stringify(message.data);
       }
+      // tidewire: the sender's trace context, a field official nodes do not read.
+      if (message.trace !== undefined) fields.trace = JSON.stringify(message.trace);
       return fields;
     },
     decode(fields) {
@@ -53,6 +57,14 @@ export function entryCodec(onlyPlaintext: boolean): BusCodec<Record<string, stri
       if (data !== undefined && data !== "") {
         if (data.length > MAX_DATA_LENGTH) throw new Error(`data of ${data.length} characters`);
         message.data = data.startsWith("{") ? JSON.parse(data) : decode(Buffer.from(data, "base64"));
+      }
+      const trace = fields.trace;
+      if (typeof trace === "string" && trace.length <= MAX_TRACE_LENGTH) {
+        try {
+          message.trace = JSON.parse(trace);
+        } catch {
+          // A malformed context is not a malformed message: the message is acted on without it.
+        }
       }
       return message;
     },

@@ -63,15 +63,20 @@ export class ClassicCodec {
         const rooms: Room[] = data.opts.rooms;
         // A single room has its own channel, so nodes without it can skip the message unread.
         const channel = rooms.length === 1 ? this.#ch.broadcast + rooms[0] + "#" : this.#ch.broadcast;
-        return { channel, payload: this.#parser.encode([uid, packet, data.opts]) };
+        // The trace context rides as a fourth element, which official nodes do not read.
+        const wire = message.trace === undefined ? [uid, packet, data.opts] : [uid, packet, data.opts, message.trace];
+        return { channel, payload: this.#parser.encode(wire) };
       }
-      const request = { uid, requestId: data.requestId, type: RequestType.BROADCAST, packet, opts: data.opts };
+      const request: Record<string, unknown> = { uid, requestId: data.requestId, type: RequestType.BROADCAST, packet, opts: data.opts };
+      if (message.trace !== undefined) request.trace = message.trace;
       return { channel: this.#ch.request, payload: this.#parser.encode(request) };
     }
     const type = TO_CLASSIC[message.type];
     if (type === undefined) return null;
     const request: Record<string, unknown> = { uid, type };
     if (data?.requestId !== undefined) request.requestId = data.requestId;
+    // An extra key official nodes do not read.
+    if (message.trace !== undefined) request.trace = message.trace;
     switch (message.type) {
       case MessageType.SOCKETS_JOIN:
       case MessageType.SOCKETS_LEAVE:
@@ -118,10 +123,12 @@ export class ClassicCodec {
   decodeBroadcast(raw: Buffer): ClusterMessage {
     const message = this.#parser.decode(raw);
     if (!Array.isArray(message) || message.length < 3) throw new Error("not [uid, packet, opts]");
-    const [uid, packet, opts] = message;
+    const [uid, packet, opts, trace] = message;
     if (typeof uid !== "string") throw new Error("no uid");
     if (isObject(packet) && packet.nsp === undefined) packet.nsp = "/";
-    return { uid, nsp: isObject(packet) ? packet.nsp : undefined, type: MessageType.BROADCAST, data: { packet, opts } } as ClusterMessage;
+    const decoded = { uid, nsp: isObject(packet) ? packet.nsp : undefined, type: MessageType.BROADCAST, data: { packet, opts } } as ClusterMessage;
+    if (trace !== undefined) decoded.trace = trace;
+    return decoded;
   }
 
   /** A request from the request channel; legacy `{sid, room}` updates are turned into targeted ones. */
@@ -129,7 +136,9 @@ export class ClassicCodec {
     const req = decodeMessage(raw, this.#parser);
     if (!isObject(req) || typeof req.type !== "number") throw new Error("not a request");
     const uid = typeof req.uid === "string" ? req.uid : "";
-    const out = (type: number, data: Record<string, unknown>): ClusterMessage => ({ uid, nsp: this.#nsp, type, data });
+    const trace = req.trace;
+    const out = (type: number, data: Record<string, unknown>): ClusterMessage =>
+      trace === undefined ? { uid, nsp: this.#nsp, type, data } : { uid, nsp: this.#nsp, type, data, trace };
     const requestId = req.requestId;
     if (req.type === RequestType.BROADCAST) return out(MessageType.BROADCAST, { packet: req.packet, requestId, opts: req.opts });
     const type = FROM_CLASSIC[req.type];

@@ -18,7 +18,8 @@ import { ErrorCodes, TidewireError } from "../../core/errors.js";
 import { SESSION_ROUTER, type SessionRouter } from "../../core/routing.js";
 import { ForwardingRouter, resolveForwardingOptions, type ForwardingOptions } from "../../forward/index.js";
 import { Adapter } from "../adapter.js";
-import { endScope, FACT_ADAPTER_REQUEST, facts } from "../../observe/facts.js";
+import { endScope, FACT_ADAPTER_REQUEST, FACT_REMOTE, facts } from "../../observe/facts.js";
+import { actOnRemote, stampContext } from "./context.js";
 import type { AdapterNamespace, AdapterPacket, BroadcastOptions, Room, SocketId } from "../types.js";
 import { Membership, type MembershipOptions } from "./membership.js";
 import { dispatchMessage, receiveResponse, type LocalNode } from "./incoming.js";
@@ -238,7 +239,11 @@ export class BusAdapter<T extends BusTransport = BusTransport> extends Adapter {
       this.#requests.open(requestId, { what, type, expected, timeout, onDone: resolve, onFail: reject });
       const message = { uid: this.uid, nsp: this.nsp.name, type, data: { ...data, requestId } };
       this.#membership?.published();
-      const publish = () => run(() => this.transport.publish(message));
+      const publish = () =>
+        run(() => {
+          stampContext(message);
+          return this.transport.publish(message);
+        });
       (scope?.run ? scope.run(publish) : publish()).catch((err) => {
         log("[%s] %s request could not be published: %s", this.uid, what, err?.message ?? err);
         this.#requests.fail(requestId, err instanceof Error ? err : new Error(String(err)));
@@ -255,6 +260,7 @@ export class BusAdapter<T extends BusTransport = BusTransport> extends Adapter {
   /** Publishes a message; failures are logged (the operation already ran locally). */
   protected publish(message: Omit<ClusterMessage, "uid" | "nsp">): void {
     const full = { uid: this.uid, nsp: this.nsp.name, ...message } as ClusterMessage;
+    stampContext(full);
     this.#membership?.published();
     run(() => this.transport.publish(full)).catch((err) =>
       log("[%s] publishing a message of type %d failed: %s", this.uid, message.type, err?.message ?? err),
@@ -313,7 +319,11 @@ export class BusAdapter<T extends BusTransport = BusTransport> extends Adapter {
     }
     if (message.nsp !== this.nsp.name) return;
     try {
-      if (!dispatchMessage(this.#node, message as ClusterMessage, offset)) log("[%s] ignoring malformed or unknown message of type %s", this.uid, message.type);
+      const done =
+        (facts.mask & FACT_REMOTE) !== 0
+          ? actOnRemote(message as ClusterMessage, () => dispatchMessage(this.#node, message as ClusterMessage, offset))
+          : dispatchMessage(this.#node, message as ClusterMessage, offset);
+      if (!done) log("[%s] ignoring malformed or unknown message of type %s", this.uid, message.type);
     } catch (err) {
       log("[%s] message of type %d failed: %s", this.uid, message.type, (err as Error).message);
     }

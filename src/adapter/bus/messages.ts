@@ -56,6 +56,12 @@ export interface ClusterMessage {
   nsp: string;
   type: number;
   data?: any;
+  /**
+   * tidewire: the sender's trace context (W3C `traceparent`/`tracestate`),
+   * when an observer follows it (see context.ts). Official adapters ignore
+   * the field; codecs whose wire has no room for it drop it.
+   */
+  trace?: Record<string, string>;
 }
 
 // ---- what arrives from the wire ------------------------------------------
