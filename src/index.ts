@@ -38,6 +38,8 @@ export type {
   ValidationErrorInfo,
 } from "./io/policy/index.js";
 export type { ServerStats, NamespaceStats, AckRttStats } from "./observe/stats.js";
+export { DIAGNOSTICS_CHANNELS } from "./observe/diagnostics.js";
+export type { AdapterRequestFact, BroadcastFact, ConnectionFact, DisconnectFact, EventFact, FactSocket } from "./observe/facts.js";
 export type { CauseTable, EventRefusalCause, PerTransport, RefusalCause } from "./observe/counters.js";
 export type { DisconnectCause, DisconnectCauseCode, DisconnectDetails, TransportKind } from "./observe/causes.js";
 export type { CloseOptions } from "./io/server.js";

@@ -24,7 +24,7 @@ import dc from "node:diagnostics_channel";
 import { facts, type FactSink } from "./facts.js";
 
 /** The channel names, by the fact kind published on each. */
-export const CHANNELS = {
+export const DIAGNOSTICS_CHANNELS = {
   connection: "tidewire:connection",
   disconnect: "tidewire:disconnect",
   event: "tidewire:event",
@@ -32,8 +32,8 @@ export const CHANNELS = {
   adapterRequest: "tidewire:adapter:request",
 } as const;
 
-type Kind = keyof typeof CHANNELS;
-const KINDS = Object.keys(CHANNELS) as Kind[];
+type Kind = keyof typeof DIAGNOSTICS_CHANNELS;
+const KINDS = Object.keys(DIAGNOSTICS_CHANNELS) as Kind[];
 
 const channels = {} as Record<Kind, dc.Channel>;
 let unsubscribe: (() => void) | null = null;
@@ -79,7 +79,7 @@ function watch(channel: dc.Channel): void {
 }
 
 for (const kind of KINDS) {
-  channels[kind] = dc.channel(CHANNELS[kind]);
+  channels[kind] = dc.channel(DIAGNOSTICS_CHANNELS[kind]);
   watch(channels[kind]);
 }
 update();

@@ -22,6 +22,26 @@ async function roundTrip(io, httpServer, transport) {
   }
 }
 
+/** A Tracer whose spans record their names when they end (no SDK needed). */
+function recordingTracer(ended) {
+  return {
+    startSpan(name) {
+      const span = {
+        spanContext: () => ({ traceId: "1".repeat(32), spanId: "2".repeat(16), traceFlags: 1 }),
+        setAttribute: () => span,
+        setAttributes: () => span,
+        addEvent: () => span,
+        setStatus: () => span,
+        recordException: () => undefined,
+        updateName: () => span,
+        isRecording: () => true,
+        end: () => ended.push(name),
+      };
+      return span;
+    },
+  };
+}
+
 async function main() {
   const tidewire = require("tidewire");
   const esm = await import("tidewire");
@@ -33,6 +53,8 @@ async function main() {
   const streamEsm = await import("tidewire/stream");
   const metrics = require("tidewire/metrics");
   const metricsEsm = await import("tidewire/metrics");
+  const otel = require("tidewire/otel");
+  const otelEsm = await import("tidewire/otel");
   const cluster = require("tidewire/cluster");
   const clusterEsm = await import("tidewire/cluster");
 
@@ -65,10 +87,24 @@ async function main() {
     await io.close();
   }
 
+  assert.equal(typeof otel.instrumentTracing, "function");
+  assert.equal(typeof otelEsm.instrumentTracing, "function");
+  assert.deepEqual(Object.values(tidewire.DIAGNOSTICS_CHANNELS).sort(), Object.values(esm.DIAGNOSTICS_CHANNELS).sort());
+  // tidewire/otel follows the servers of its own format (one facts bus per format), with @opentelemetry/api installed.
+  const spans = { cjs: [], esm: [] };
+  const stopCjs = otel.instrumentTracing({ tracer: recordingTracer(spans.cjs) });
+  const stopEsm = otelEsm.instrumentTracing({ tracer: recordingTracer(spans.esm) });
+
   const cjsServer = createServer();
   const viaRequire = await roundTrip(tidewire(cjsServer), cjsServer, "websocket");
   const esmServer = createServer();
   const viaImport = await roundTrip(new esm.Server(esmServer), esmServer, "polling");
+  stopCjs();
+  stopEsm();
+  for (const format of ["cjs", "esm"]) {
+    assert.ok(spans[format].includes("socket.io handshake"), `${format}: a handshake span (${spans[format]})`);
+    assert.ok(spans[format].includes("process hello"), `${format}: an event span (${spans[format]})`);
+  }
   console.log(JSON.stringify({ viaRequire, viaImport }));
 }
 

@@ -63,7 +63,7 @@ function consumerLock(tarball: string): object {
   const lock = JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8"));
   const own = lock.packages[""];
   const packages: Record<string, object> = {
-    "": { dependencies: { tidewire: `file:${tarball}` } },
+    "": { dependencies: { tidewire: `file:${tarball}`, "@opentelemetry/api": "*" } },
     "node_modules/tidewire": {
       version: own.version,
       resolved: `file:${tarball}`,
@@ -81,7 +81,8 @@ function consumerLock(tarball: string): object {
       if (!dir) throw new Error(`package-lock.json has no ${name} reachable from ${from || "the root"}`);
     }
   };
-  const queue = Object.keys(own.dependencies).map((name) => locate("", name));
+  // The consumer also installs the optional peer tidewire/otel needs.
+  const queue = [...Object.keys(own.dependencies), "@opentelemetry/api"].map((name) => locate("", name));
   while (queue.length > 0) {
     const path = queue.shift()!;
     if (packages[path]) continue;
@@ -110,7 +111,7 @@ describe("npm pack of a clean checkout", () => {
 
     const app = join(dir, "app");
     mkdirSync(app);
-    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer", private: true, dependencies: { tidewire: `file:${tarball}` } }));
+    writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer", private: true, dependencies: { tidewire: `file:${tarball}`, "@opentelemetry/api": "*" } }));
     writeFileSync(join(app, "package-lock.json"), JSON.stringify(consumerLock(tarball), null, 2));
     const installed = await run(npm, ["ci", "--offline", "--no-audit", "--no-fund", "--loglevel=error"], app, 60_000);
     if (installed.code !== 0) throw new Error(`npm ci of the tarball failed:\n${installed.stdout}\n${installed.stderr}`);
@@ -137,6 +138,10 @@ describe("npm pack of a clean checkout", () => {
       "dist/metrics.cjs",
       "dist/metrics.d.ts",
       "dist/metrics.d.cts",
+      "dist/otel.js",
+      "dist/otel.cjs",
+      "dist/otel.d.ts",
+      "dist/otel.d.cts",
       "dist/cluster.js",
       "dist/cluster.cjs",
       "dist/index.d.ts",

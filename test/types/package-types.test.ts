@@ -25,7 +25,7 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 const fixtures = fileURLToPath(new URL("./package/", import.meta.url));
 
 /** What a user's project has installed besides tidewire (symlinks into this repository's node_modules). */
-const USER_PACKAGES = ["@types/node", "redis", "ioredis", "socket.io", "@socket.io/redis-adapter", "zod", "valibot"];
+const USER_PACKAGES = ["@types/node", "redis", "ioredis", "socket.io", "@socket.io/redis-adapter", "zod", "valibot", "@opentelemetry/api"];
 
 /** One directory of a project: its own package.json `type`, so the same file is ESM or CommonJS. */
 interface Part {
@@ -60,20 +60,20 @@ const PROJECTS: Project[] = [
         swap: { "tidewire/redis": "@socket.io/redis-adapter", tidewire: "socket.io" },
       },
     ],
-    entries: ["index.d.ts", "redis.d.ts", "stream.d.ts", "metrics.d.ts", "cjs.d.cts", "redis.d.cts", "stream.d.cts", "metrics.d.cts", "cluster.d.ts", "cluster.d.cts"],
+    entries: ["index.d.ts", "redis.d.ts", "stream.d.ts", "metrics.d.ts", "otel.d.ts", "cjs.d.cts", "redis.d.cts", "stream.d.cts", "metrics.d.cts", "otel.d.cts", "cluster.d.ts", "cluster.d.cts"],
   },
   {
     // esModuleInterop off (TypeScript's default for module commonjs): the declarations must not need it
     name: "node10 (moduleResolution node, module commonjs)",
     compilerOptions: { module: "commonjs", moduleResolution: "node", esModuleInterop: false },
     parts: [{ dir: "node10", files: ALL_FILES }],
-    entries: ["cjs.d.cts", "redis.d.cts", "stream.d.cts", "metrics.d.cts", "cluster.d.cts"],
+    entries: ["cjs.d.cts", "redis.d.cts", "stream.d.cts", "metrics.d.cts", "otel.d.cts", "cluster.d.cts"],
   },
   {
     name: "bundler (module esnext)",
     compilerOptions: { module: "esnext", moduleResolution: "bundler" },
     parts: [{ dir: "bundler", type: "module", files: ["user.ts", "extras.ts", "policy.ts"] }],
-    entries: ["index.d.ts", "redis.d.ts", "stream.d.ts", "metrics.d.ts", "cluster.d.ts"],
+    entries: ["index.d.ts", "redis.d.ts", "stream.d.ts", "metrics.d.ts", "otel.d.ts", "cluster.d.ts"],
   },
 ];
 

@@ -1,7 +1,7 @@
 /**
  * What tidewire adds over socket.io, as a user would write it: the stream
  * entry, the sharded Redis adapter, operations (drain, stats, causes), the
- * metrics entry and the node:cluster adapter. Compiled against the built package
+ * metrics and otel entries, the diagnostics channels and the node:cluster adapter. Compiled against the built package
  * with user.ts (never against socket.io).
  */
 import { createServer } from "node:http";
@@ -14,7 +14,10 @@ import { createShardedAdapter, RedisAdapter } from "tidewire/redis";
 import { createAdapter as createStreamsAdapter, SessionNotRecoveredError, type ExpiredSession } from "tidewire/redis-streams";
 import { streams, StreamError, type IncomingStream } from "tidewire/stream";
 import { registerMetrics, type PromRegistry } from "tidewire/metrics";
-import type { DisconnectCause, ServerStats } from "tidewire";
+import { instrumentTracing, type TracingOptions } from "tidewire/otel";
+import { trace } from "@opentelemetry/api";
+import { DIAGNOSTICS_CHANNELS, type DisconnectCause, type DisconnectFact, type EventFact, type ServerStats } from "tidewire";
+import { subscribe } from "node:diagnostics_channel";
 
 const pub = createClient();
 const sub = pub.duplicate();
@@ -69,6 +72,22 @@ export async function operate(io: Server, register: PromRegistry): Promise<numbe
   unregister();
   return stats.sessions.websocket + stats.namespaces["/"].disconnects.ping_timeout.polling;
 }
+
+// --- tracing: OpenTelemetry spans, diagnostics_channel messages ------------------------------
+
+const tracing: TracingOptions = { tracer: trace.getTracer("app") };
+const stopTracing: () => void = instrumentTracing(tracing);
+stopTracing();
+instrumentTracing({ tracerProvider: trace.getTracerProvider() });
+// @ts-expect-error tracer is an OpenTelemetry Tracer
+instrumentTracing({ tracer: "app" });
+subscribe(DIAGNOSTICS_CHANNELS.disconnect, (message) => {
+  const { reason, cause, socket } = message as DisconnectFact;
+  console.log(socket.id, reason, cause.code, cause.transport);
+});
+subscribe(DIAGNOSTICS_CHANNELS.event, (message) => void (message as EventFact).args.length);
+// @ts-expect-error the channel names are fixed
+void DIAGNOSTICS_CHANNELS.handshake;
 
 // --- node:cluster: the primary routes, workers share one cluster -------------------------------
 
