@@ -64,7 +64,6 @@ const SYSTEM = "socket.io";
 /** Longest event name put in a span name or attribute (names come from clients). */
 const MAX_NAME = 128;
 
-
 const headerGetter = {
   keys: (carrier: IncomingMessage["headers"]) => Object.keys(carrier),
   get: (carrier: IncomingMessage["headers"], key: string) => carrier[key],
