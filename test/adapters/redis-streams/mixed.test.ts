@@ -51,6 +51,32 @@ describe.skipIf(missing !== null)("tidewire and socket.io + @socket.io/redis-str
     await until(async () => (await t2.call("fetchSockets", { rooms: ["joined"] })).length === 3, 4000, "socketsJoin crosses");
   });
 
+  it("with tracing on the tidewire nodes: the official node acts on traced messages, and the other tidewire node continues the trace", async () => {
+    const key = uniqueKey();
+    const tracing = { TRACING: "1" };
+    const nodes = await startNodes([
+      { key, name: "T1", env: tracing },
+      { key, name: "S1", impl: "socket.io" },
+      { key, name: "T2", client: "ioredis", env: tracing },
+    ]);
+    const [t1, s1, t2] = nodes;
+    const clients = await connectAll(nodes, "room");
+    const got = clients.map((c) => recordEvents(c, ["hello"]));
+    await t1.call("emit", { rooms: ["room"], event: "hello", args: ["traced"] });
+    await until(() => got.every((g) => g.length === 1), 4000, "a traced broadcast reaches every node");
+    for (const g of got) expect(withoutOffset(g[0])).toEqual(["hello", "traced"]);
+    expect(await t1.call("serverSideEmitWithAck", { event: "sse", args: ["ping"] })).toEqual(["S1:ping", "T2:ping"]);
+    expect((await s1.call("fetchSockets", { rooms: ["room"] })).length).toBe(3);
+    const uid = await t1.call("uid");
+    await until(async () => (await t2.call("spans")).some((sp: any) => sp.name === "process sse"), 4000, "T2's spans");
+    const [spans1, spans2] = [await t1.call("spans"), await t2.call("spans")];
+    for (const [sent, received] of [["send hello", "process hello"], ["serverSideEmit", "process sse"]]) {
+      const origin = spans1.find((sp: any) => sp.name === sent);
+      expect(origin, sent).toBeDefined();
+      expect(spans2.find((sp: any) => sp.name === received && sp.origin === uid), received).toMatchObject({ traceId: origin.traceId, parentSpanId: origin.spanId });
+    }
+  });
+
   for (const [fromImpl, toImpl] of [
     ["tidewire", "socket.io"],
     ["socket.io", "tidewire"],
