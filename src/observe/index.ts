@@ -40,6 +40,13 @@
  *   event          io/socket.ts       a client event is dispatched (scope: until its ack is sent, or dispatch ends)
  *   broadcast      io/broadcast-operator.ts  a broadcast is handed to the adapter (scope: the adapter call)
  *   adapterRequest adapter/bus/bus-adapter.ts  a request to the other nodes (scope: until answered or failed)
+ *   inject         adapter/bus/context.ts  a message for other nodes is built: the sink writes its context fields
+ *   remote         adapter/bus/context.ts  a message from another node is acted on (scope: the handling)
+ *
+ * The observers: diagnostics.ts (the node:diagnostics_channel channels,
+ * loaded with tidewire, subscribed to the bus only while a channel has a
+ * subscriber) and otel.ts (`tidewire/otel`: OpenTelemetry spans through
+ * @opentelemetry/api).
  *
  * Handlers of span-like kinds may return a `Scope`: `end(error?)` is called
  * exactly once; when it has `run(fn)`, the work itself runs inside it (so an
