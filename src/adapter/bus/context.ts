@@ -26,7 +26,6 @@ export function readCarrier(value: unknown): Carrier | undefined {
   for (const key of Object.keys(value)) {
     const field = value[key];
     if (++count > MAX_FIELDS || key.length > MAX_KEY || typeof field !== "string" || field.length > MAX_VALUE) return undefined;
-    if (key === "__proto__") continue;
     carrier[key] = field;
   }
   return count > 0 ? carrier : undefined;

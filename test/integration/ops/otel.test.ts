@@ -23,6 +23,7 @@ import { createAdapter as createStreamsAdapter } from "../../../src/redis-stream
 import { facts } from "../../../src/observe/facts.js";
 import { instrumentTracing } from "../../../src/observe/otel.js";
 import { closeAll, closeHttpServer, connectPair, listen, onClose, withTimeout } from "../../helpers/io.js";
+import { captureUncaught, releaseUncaught } from "../../helpers/uncaught.js";
 
 const require = createRequire(import.meta.url);
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -162,6 +163,36 @@ describe("tidewire/otel", () => {
     const [event] = spans("process never");
     expect(event.status.code).toBe(SpanStatusCode.ERROR);
     expect(event.status.message).toMatch(/disconnected \(client namespace disconnect\) before the ack/);
+  });
+
+  it("a handler that throws ends its event's span with the exception, which still reaches the process", async () => {
+    const h = await server();
+    const uncaught = captureUncaught();
+    onClose(releaseUncaught);
+    h.io.on("connection", (s: any) =>
+      s.on("boom", () => {
+        throw new Error("handler bug");
+      }),
+    );
+    const { client } = await connectPair(h, "websocket");
+    client.emit("boom", () => undefined);
+    expect(((await uncaught.next(2000)).error as Error).message).toBe("handler bug");
+    await until(() => spans("process boom").length === 1, "event span");
+    const [event] = spans("process boom");
+    expect(event.status).toEqual({ code: SpanStatusCode.ERROR, message: "handler bug" });
+    expect(event.events.map((e) => e.name)).toEqual(["exception"]);
+    expect(client.connected).toBe(true);
+  });
+
+  it("a refused handshake (drain) ends its span with the refusal", async () => {
+    const h = await server();
+    void h.io.drain({ durationMs: 100 });
+    const res = await fetch(`${h.url}/socket.io/?EIO=4&transport=polling`);
+    expect(res.status).toBe(503);
+    await res.text();
+    const [handshake] = spans("socket.io handshake");
+    expect(handshake.status.code).toBe(SpanStatusCode.ERROR);
+    expect(handshake.status.message).toMatch(/draining/i);
   });
 
   it("a broadcast span with rooms, exclusions and flags; stopping removes every sink", async () => {
