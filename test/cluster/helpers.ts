@@ -127,6 +127,8 @@ export async function startCluster(
     tls?: boolean;
     /** Workers on tidewire/redis (key, url) instead of the cluster adapter; `machine` prefixes their names. */
     redis?: { key: string; url: string; machine: string };
+    /** tidewire workers run tidewire/otel with the OpenTelemetry SDK (commands `spans`, `uid`). */
+    tracing?: boolean;
   } = {},
 ) {
   const primary = await spawnFixture("cluster-main", {
@@ -134,6 +136,7 @@ export async function startCluster(
     PRIMARY: opts.primary ?? "tidewire",
     SERIALIZATION: opts.serialization ?? "default",
     TLS: opts.tls ? "1" : "",
+    TRACING: opts.tracing ? "1" : "",
     ...(opts.redis ? { ADAPTER: "redis", KEY: opts.redis.key, REDIS_URL: opts.redis.url, MACHINE: opts.redis.machine } : {}),
   }, opts.redis?.machine ?? "primary");
   return {

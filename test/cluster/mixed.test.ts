@@ -4,6 +4,9 @@
  * @socket.io/cluster-adapter's: they share broadcasts (binary included, with
  * advanced serialization), rooms, fetchSockets and serverSideEmit requests.
  * Clients use WebSocket only (socket.io workers do not forward sessions).
+ * With tracing on the tidewire workers, the trace context rides with the
+ * IPC messages: the official workers act on them as before, and the other
+ * tidewire worker continues the sender's trace.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { closeAll, waitFor } from "../helpers/io.js";
@@ -11,10 +14,14 @@ import { connectClients, startCluster } from "./helpers.js";
 
 afterEach(closeAll);
 
-describe.each(["tidewire", "socket.io"] as const)("mixed workers under %s's setupPrimary()", (primary) => {
+describe.each([
+  ["tidewire", false],
+  ["socket.io", false],
+  ["tidewire", true],
+] as const)("mixed workers under %s's setupPrimary() (tracing: %s)", (primary, tracing) => {
   it("share broadcasts, rooms, fetchSockets and serverSideEmit both ways", async () => {
     // Workers 0, 2: tidewire; 1, 3: socket.io.
-    const cluster = await startCluster(["tidewire", "socket.io", "tidewire", "socket.io"], { primary });
+    const cluster = await startCluster(["tidewire", "socket.io", "tidewire", "socket.io"], { primary, tracing });
     const clients = await connectClients(cluster.url, 8, { transports: ["websocket"], auth: { rooms: ["all"] } });
     const owners = await Promise.all(clients.map((t) => t.socket.emitWithAck("whoami")));
     expect(new Set(owners.map((o: any) => o.impl))).toEqual(new Set(["tidewire", "socket.io"]));
@@ -45,5 +52,15 @@ describe.each(["tidewire", "socket.io"] as const)("mixed workers under %s's setu
     expect(await cluster.worker(1, "serverCount")).toBe(4);
     expect(await cluster.worker(2, "serverCount")).toBe(4);
     expect(clients.flatMap((t) => t.disconnects)).toEqual([]);
+    if (!tracing) return;
+    // Worker 0's broadcast and request spans continue on worker 2.
+    const uid = await cluster.worker(0, "uid");
+    const [sent, received] = [await cluster.worker(0, "spans"), await cluster.worker(2, "spans")];
+    for (const [name, remoteName] of [["send news", "process news"], ["serverSideEmit", "process sse"]]) {
+      const origin = sent.find((sp: any) => sp.name === name);
+      expect(origin, name).toBeDefined();
+      const remote = received.find((sp: any) => sp.name === remoteName && sp.origin === uid && sp.traceId === origin.traceId);
+      expect(remote, remoteName).toMatchObject({ parentSpanId: origin.spanId });
+    }
   });
 });
