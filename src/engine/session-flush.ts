@@ -19,6 +19,13 @@ const log = logger("engine", "session");
 /** Packet options when the caller gave none (compression allowed, as engine.io). */
 const DEFAULT_OPTIONS: SendOptions = Object.freeze({ compress: true });
 
+/** The options `packetCreate` listeners see: `compress` is true unless false was given (engine.io's default). */
+function withCompressFlag(options: SendOptions | undefined): SendOptions {
+  if (options === undefined) return DEFAULT_OPTIONS;
+  const compress = options.compress;
+  return compress === true || compress === false ? options : { ...options, compress: true };
+}
+
 /** Queues a packet the bound admitted, counts it, and schedules the session's flush. */
 export function queuePacket(
   session: Socket,
@@ -28,7 +35,7 @@ export function queuePacket(
   options: SendOptions | undefined,
   cb: (() => void) | undefined,
 ): void {
-  const packet: Packet = { type, data, options: options ?? DEFAULT_OPTIONS };
+  const packet: Packet = { type, data, options: withCompressFlag(options) };
   if (session.listenerCount("packetCreate") > 0) {
     try {
       session.emit("packetCreate", packet);

@@ -162,9 +162,10 @@ export class Connection {
     // attachments are judged here, together, by the same rule.
     if (opts.volatile && (!conn.transport.writable || (encoded.length > 1 && this.#dropsVolatile()))) return;
     const caches = opts.caches;
+    const compress = opts.compress !== false;
     if (encoded.length === 1) {
       const send: SendOptions = {
-        compress: opts.compress,
+        compress,
         volatile: opts.volatile,
         cache: caches?.[0],
         wsPreEncodedFrame: opts.wsPreEncodedFrame,
@@ -173,7 +174,7 @@ export class Connection {
       return;
     }
     for (let i = 0; i < encoded.length; i++) {
-      conn.write(encoded[i], { compress: opts.compress, cache: caches?.[i] });
+      conn.write(encoded[i], { compress, cache: caches?.[i] });
     }
   }
 

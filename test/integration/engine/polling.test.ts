@@ -368,6 +368,19 @@ describe("engine polling transport", () => {
     expect((await received)[0]).toMatchObject({ type: "message", data: "in" });
   });
 
+  it("packetCreate sees compress: true unless false was given (engine.io's default)", async () => {
+    const h = await startEngine();
+    const { conn } = await session(h);
+    const seen: unknown[] = [];
+    conn.on("packetCreate", (packet: any) => seen.push(packet.options.compress));
+    conn.send("a");
+    conn.send("b", {});
+    conn.send("c", { compress: undefined } as any);
+    conn.send("d", { compress: false });
+    conn.send("e", { compress: true });
+    expect(seen).toEqual([true, true, true, false, true]);
+  });
+
   it("X-XSS-Protection: 0 for old Internet Explorer user agents", async () => {
     const h = await startEngine();
     const res = await request(h, { path: eioPath(h), headers: { "User-Agent": "Mozilla/5.0 (Windows NT 6.1; Trident/7.0)" } });

@@ -31,3 +31,36 @@ describe("compress flag with perMessageDeflate", () => {
     expect(broadcastPlain).toBeGreaterThan(payload.length);
   });
 });
+
+describe("compress flag seen by packetCreate listeners", () => {
+  afterEach(closeAll);
+
+  // socket.io's suite: "should enable compression by default" (socket.ts, namespaces.ts)
+  it("true by default for emits and broadcasts (binary attachments included), false after compress(false)", async () => {
+    const handle = await createIoServer();
+    const { client, socket } = await connectPair(handle, "websocket");
+    const seen: Array<[string, unknown]> = [];
+    socket.conn.on("packetCreate", (packet: any) => {
+      if (packet.type !== "message") return;
+      const data = typeof packet.data === "string" ? packet.data.slice(0, 8) : "binary";
+      seen.push([data, packet.options.compress]);
+    });
+    const all = waitFor(client, "done");
+    socket.emit("a", 1);
+    handle.io.emit("b", 2);
+    handle.io.of("/").to(socket.id).emit("c", Buffer.from([1]));
+    socket.compress(false).emit("d", 3);
+    handle.io.compress(false).emit("e", 4);
+    socket.emit("done");
+    await all;
+    expect(seen).toEqual([
+      ['2["a",1]', true],
+      ['2["b",2]', true],
+      ['51-["c",', true],
+      ["binary", true],
+      ['2["d",3]', false],
+      ['2["e",4]', false],
+      ['2["done"', true],
+    ]);
+  });
+});
