@@ -23,8 +23,9 @@ export interface SendOptions {
   /** Allow compression (permessage-deflate or HTTP gzip). @default true */
   compress?: boolean;
   /**
-   * Drop the message instead of queueing it when the transport cannot take
-   * it now, or when the outbound buffer is nearly full.
+   * Drop the message instead of queueing it when the connection is busy:
+   * the transport cannot take it now, or something already waits for the
+   * client (an earlier packet of this event-loop turn included).
    * @default false
    */
   volatile?: boolean;

@@ -86,9 +86,9 @@ export interface EngineOptions {
    * follow it. A client that stops reading costs at most this limit plus
    * two writes (the large one and the one under way).
    *
-   * Volatile packets are dropped while what waits for the client, the large
-   * write aside, is over half of the limit (or the transport cannot take
-   * them). Strings count one byte per UTF-16 code unit. tidewire only.
+   * (Volatile packets are dropped earlier, whenever anything waits for the
+   * client, as in socket.io.) Strings count one byte per UTF-16 code unit.
+   * tidewire only.
    * @default 4194304 (4 MiB)
    */
   maxBufferedBytes?: number;

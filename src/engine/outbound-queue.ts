@@ -53,11 +53,6 @@ export class OutboundQueue {
     return bytes;
   }
 
-  /** Everything waiting for the client but the large write: volatile packets are judged on it. */
-  waiting(transport: Transport): number {
-    return this.backlog(transport) + this.#current;
-  }
-
   /**
    * After `take()`: the packets of the batch that form the large write,
    * `packets[largeFrom..largeTo]`, or -1 when the batch holds none.

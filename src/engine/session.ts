@@ -164,13 +164,15 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
   }
 
   /**
-   * Whether a volatile packet is dropped now: the transport cannot take it,
-   * or what waits for the client, the large write aside, is over half of
-   * maxBufferedBytes (./outbound-queue.ts). @internal
+   * Whether a volatile packet is dropped now: the connection is busy, as
+   * socket.io judges it (engine.io's transport is not writable from the
+   * moment it writes until the write completed): the transport cannot take
+   * it, a packet already waits for this turn's flush, or bytes handed to the
+   * socket have not left yet. @internal
    */
   dropsVolatile(): boolean {
     const transport = this.transport;
-    return !transport.writable || this.#out.waiting(transport) > this.server.opts.maxBufferedBytes / 2;
+    return !transport.writable || this.#out.packets.length > 0 || transport.pendingBytes > 0;
   }
 
   #sendPacket(type: PacketType, data: string | Buffer | undefined, options: SendOptions | undefined, cb?: () => void): void {
