@@ -144,7 +144,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
     this.#closeCause ??= cause ?? SERVER_DISCONNECT;
     if (discard) {
       this.readyState = "closing";
-      this.#abortUpgrade();
+      this.#upgradeOnClose();
       this.transport.discard();
       this.transport.close();
       return;
@@ -152,7 +152,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
     if (this.readyState !== "open") return;
     this.readyState = "closing";
     if (this.#out.packets.length === 0) {
-      this.#abortUpgrade();
+      this.#upgradeOnClose();
       this.transport.close();
       return;
     }
@@ -369,6 +369,19 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
     else transport.send([NOOP], null, false);
   }
 
+  /**
+   * The session ends during an upgrade. Once the probe is answered, the
+   * official client pauses polling and, when its pending GET has returned,
+   * switches to the new socket: closing that socket before the switch leaves
+   * the client paused (a failed probe does not resume its polling), deaf to
+   * the close until its heartbeat gives up. So a probed attempt is left to
+   * finish: its `5` (any packet, or upgradeTimeout) closes it, and the
+   * client, switched by then, sees the close. Before the probe, it closes now.
+   */
+  #upgradeOnClose(): void {
+    if (this.#upgrade !== null && !this.#upgrade.probed) this.#abortUpgrade();
+  }
+
   #abortUpgrade(): void {
     const attempt = this.#upgrade;
     if (attempt === null) return;
@@ -391,7 +404,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
     this.readyState = "closed";
     timers.disarm(this);
     this.#heartbeat = HB_IDLE;
-    this.#abortUpgrade();
+    this.#upgradeOnClose();
     this.#out.clear();
     this.#closeAfterFlush = false;
     const transport = this.transport;

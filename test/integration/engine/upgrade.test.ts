@@ -165,15 +165,27 @@ describe("engine upgrade polling → websocket", () => {
     expect(conn.transport.name).toBe("polling");
   });
 
-  it("the session closing during an upgrade closes the new socket too", async () => {
+  it("the session closing before the probe closes the new socket too", async () => {
+    const h = await startEngine();
+    const { sid, conn } = await pollingSession(h);
+    const ws = await openUpgradeSocket(h, sid);
+    conn.close();
+    await ws.closed;
+    expect((await request(h, { path: eioPath(h, { sid }) })).text).toBe("6\x1e1");
+  });
+
+  it("the session closing after the probe: the new socket closes once the client switched to it", async () => {
     const h = await startEngine();
     const { sid, conn } = await pollingSession(h);
     const ws = await openUpgradeSocket(h, sid);
     ws.send("2probe");
     await ws.next();
+    const closed = waitFor(conn, "close");
     conn.close();
+    // the client paused polling: only the new socket can tell it the session is over
+    ws.send("5");
     await ws.closed;
-    expect((await request(h, { path: eioPath(h, { sid }) })).text).toBe("6\x1e1");
+    expect((await closed)[0]).toBe("forced close");
   });
 
   it("no message is lost or reordered across an upgrade with the official client", async () => {
@@ -232,4 +244,39 @@ describe("engine close while an upgrade is under way", () => {
     const [reason] = await closed;
     expect(reason).toBe("forced close");
   });
+});
+
+describe("session closed while the official client pauses polling for its upgrade", () => {
+  // The client pauses polling once it has the probe's answer and sends 5 once
+  // its pending GET has returned. Here that GET's answer (the noop) reaches it
+  // after the probe socket's close, an order the network may produce: the
+  // client must still learn at once that the session is over (engine.io's
+  // fixture server-close-upgrading.js). The heartbeat is far off, so only
+  // the server's close can end the client.
+  for (const how of ["conn.close()", "conn.close(true)", "engine.close()", "httpServer.close() and engine.close()"] as const) {
+    it(`${how}: the client closes at once`, async () => {
+      const h = await startEngine({ pingInterval: 20000, pingTimeout: 20000 });
+      const connection = waitFor<[EngineSocket]>(h.engine, "connection");
+      const client = eioClient(h, "upgrade");
+      const [conn] = await connection;
+      await waitFor(client, "open");
+      const polling = (client as any).transport;
+      const onData = polling.onData.bind(polling);
+      polling.onData = (data: unknown) => setTimeout(() => onData(data), 50);
+      const closed = waitFor(client, "close", 3000);
+      const serverClosed = waitFor(conn, "close", 3000);
+      client.once("upgrading", () => {
+        if (how === "conn.close()") conn.close();
+        else if (how === "conn.close(true)") conn.close(true);
+        else if (how === "engine.close()") h.engine.close();
+        else {
+          h.httpServer.close();
+          h.engine.close();
+        }
+      });
+      const [reason] = await closed;
+      expect(reason).toBe("transport close");
+      expect((await serverClosed)[0]).toBe("forced close");
+    });
+  }
 });
