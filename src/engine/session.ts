@@ -370,13 +370,10 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
   }
 
   /**
-   * The session ends during an upgrade. Once the probe is answered, the
-   * official client pauses polling and, when its pending GET has returned,
-   * switches to the new socket: closing that socket before the switch leaves
-   * the client paused (a failed probe does not resume its polling), deaf to
-   * the close until its heartbeat gives up. So a probed attempt is left to
-   * finish: its `5` (any packet, or upgradeTimeout) closes it, and the
-   * client, switched by then, sees the close. Before the probe, it closes now.
+   * The session ends during an upgrade. After the probe, the official client
+   * has paused polling and a failed probe never resumes it: the new socket
+   * is left for the client's `5` (or any packet, or upgradeTimeout) to close,
+   * once the client listens to it. Before the probe, it closes now.
    */
   #upgradeOnClose(): void {
     if (this.#upgrade !== null && !this.#upgrade.probed) this.#abortUpgrade();
