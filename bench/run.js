@@ -31,6 +31,8 @@ const TARGETS = {
   "socket.io": { script: "server.js", args: (scenario) => ["socket.io", scenario], polling: true, redis: true },
   tidewire: { script: "server.js", args: (scenario) => ["tidewire", scenario], polling: true, redis: true },
   raw: { script: "calibrate/raw-server.js", args: (scenario) => [scenario], polling: false, redis: false },
+  // Another tidewire build (env BENCH_BASE_DIST=<its dist/>): only when named with --target.
+  base: { script: "server.js", args: (scenario) => ["base", scenario], polling: true, redis: true },
 };
 
 /** Whether a target can run a scenario (polling transport, Redis adapter). */
@@ -82,7 +84,8 @@ const USAGE = `usage: npm run bench -- [options]
                           Without it every scenario runs but the opt-in ones (scale: --only scale)
   --target <name>         run only this target (repeatable): socket.io | tidewire, or raw (the bare
                           write-coalescing ws server, WebSocket only; by default it runs, as the
-                          "bare ws" column, in the scenarios that compare with it: fanout-distinct, echo-ack)
+                          "bare ws" column, in the scenarios that compare with it: fanout-distinct, echo-ack),
+                          or base (another tidewire build: BENCH_BASE_DIST=<its dist/ directory>, for A/B runs)
   --rounds <n>            rounds per scenario (default ${MODES.full.rounds}, quick ${MODES.quick.rounds})
   --retries <n>           repeat a run disturbed by other processes (>${CONTENDED_PCT}% of a core) or by a
                           slowed host (probe >${SLOW_HOST_FACTOR}x the fastest) up to n times, keeping the least disturbed (default ${MODES.full.retries}, quick ${MODES.quick.retries})
@@ -609,6 +612,9 @@ async function main() {
   if (targets.includes("tidewire") && !existsSync(distEntry)) {
     log("tidewire: dist/index.js is missing (run `npm run build`); benchmarking socket.io only");
     targets = targets.filter((t) => t !== "tidewire");
+  }
+  if (targets.includes("base") && !process.env.BENCH_BASE_DIST) {
+    throw new Error("--target base needs BENCH_BASE_DIST, the dist/ directory of another tidewire build");
   }
   for (const target of [...targets]) {
     try {

@@ -6,17 +6,29 @@
 // run's private redis-server: the node then uses its target's Redis adapter
 // (`tidewire/redis` or @socket.io/redis-adapter) with `redis` clients.
 import http from "node:http";
+import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
+import { pathToFileURL } from "node:url";
 import { requireHarness, serveHarness } from "./lib/server-ipc.js";
 
 const TARGETS = {
   "socket.io": () => import("socket.io"),
   tidewire: () => import("../dist/index.js"),
+  // Another build of tidewire (BENCH_BASE_DIST: its dist/ directory), for A/B runs of two builds.
+  base: () => import(baseDist("index.js")),
 };
 const REDIS_ADAPTERS = {
   "socket.io": () => import("@socket.io/redis-adapter"),
   tidewire: () => import("../dist/redis.js"),
+  base: () => import(baseDist("redis.js")),
 };
+
+/** A module of the base build's dist/. */
+function baseDist(file) {
+  const dir = process.env.BENCH_BASE_DIST;
+  if (!dir) throw new Error("the base target needs BENCH_BASE_DIST, the dist/ directory of another tidewire build");
+  return pathToFileURL(resolve(dir, file)).href;
+}
 
 /** Broadcasts one fanout `burst` request may ask for. */
 const MAX_BURST = 100;
@@ -36,7 +48,7 @@ const SCALE_ROOM = "all";
 
 const [target, scenario, redisPort] = process.argv.slice(2);
 if (!(target in TARGETS) || !scenario) {
-  console.error("usage: node --expose-gc bench/server.js <socket.io|tidewire> <scenario> [redis port]");
+  console.error("usage: node --expose-gc bench/server.js <socket.io|tidewire|base> <scenario> [redis port]");
   process.exit(2);
 }
 requireHarness("bench/server.js");
