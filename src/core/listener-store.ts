@@ -25,3 +25,12 @@ export function useLightListenerStore(emitter: EventEmitter): void {
   const target = emitter as unknown as { _events: ListenerStore; _eventsCount: number };
   if (target._eventsCount === 0) target._events = new ListenerStore();
 }
+
+/**
+ * Whether `emitter` has a listener for `event`: what `listenerCount(event) > 0`
+ * says, without the call (a hot path asks this for every packet it queues).
+ */
+export function hasListeners(emitter: EventEmitter, event: string): boolean {
+  const events = (emitter as unknown as { _events?: ListenerStore })._events;
+  return events !== undefined && events[event] !== undefined;
+}

@@ -3,8 +3,9 @@
  * method, including event names that exist on Object.prototype.
  */
 import { EventEmitter } from "node:events";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { useLightListenerStore } from "../../src/core/listener-store.js";
+import { hasListeners, useLightListenerStore } from "../../src/core/listener-store.js";
 
 function emitter(): EventEmitter {
   const e = new EventEmitter();
@@ -69,5 +70,32 @@ describe("useLightListenerStore", () => {
     e.off("data", f);
     expect(added).toEqual(["removeListener", "data"]);
     expect(removed).toEqual(["data"]);
+  });
+});
+
+describe("hasListeners", () => {
+  it("says what listenerCount(event) > 0 says, on either store, over any sequence of changes", () => {
+    const names = ["data", "flush", "toString", "__proto__"];
+    const op = fc.record({
+      kind: fc.constantFrom("on", "once", "off", "emit", "removeAll", "removeAllOf"),
+      name: fc.constantFrom(...names),
+      listener: fc.integer({ min: 0, max: 2 }),
+    });
+    fc.assert(
+      fc.property(fc.boolean(), fc.array(op, { maxLength: 40 }), (light, ops) => {
+        const e = light ? emitter() : new EventEmitter();
+        const listeners = [() => {}, () => {}, () => {}];
+        for (const { kind, name, listener } of ops) {
+          if (kind === "on") e.on(name, listeners[listener]);
+          else if (kind === "once") e.once(name, listeners[listener]);
+          else if (kind === "off") e.off(name, listeners[listener]);
+          else if (kind === "emit") e.emit(name);
+          else if (kind === "removeAll") e.removeAllListeners();
+          else e.removeAllListeners(name);
+          for (const n of names) expect(hasListeners(e, n)).toBe(e.listenerCount(n) > 0);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
