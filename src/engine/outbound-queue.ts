@@ -65,6 +65,19 @@ export class OutboundQueue {
     return this.#large?.to ?? -1;
   }
 
+  /**
+   * The rule for the next packet: -1 when it is admitted, else the backlog
+   * that refuses it. Judged once per write, at its first packet: while a
+   * write is under way the backlog can only fall (the transport drains what
+   * it holds; it is handed more only by take(), and a hold() starts a new
+   * write), so a packet that follows an admitted one is admitted too.
+   */
+  admit(transport: Transport, max: number): number {
+    if (this.#current > 0) return -1;
+    const backlog = this.backlog(transport);
+    return backlog > max ? backlog : -1;
+  }
+
   push(packet: Packet, callback: (() => void) | undefined): void {
     const data = packet.data;
     const size = data === undefined ? 1 : data.length + 1;

@@ -126,8 +126,14 @@ function packet(size: number): Packet {
   return { type: "message", data: "x".repeat(size - 1) };
 }
 
-/** Runs `steps` on the queue and the model side by side; returns whether a packet was refused. */
-function run(steps: Step[], drainEverything = false): boolean {
+/**
+ * Runs `steps` on the queue and the model side by side; returns whether a
+ * packet was refused. With `admit`, packets are judged as the session
+ * judges them (admit(), once per write) and the queue's state is compared
+ * with the model's only at flushes, so that nothing else reads the backlog
+ * in between.
+ */
+function run(steps: Step[], drainEverything = false, admit = false): boolean {
   const queue = new OutboundQueue();
   const transport = new FakeTransport();
   const t = transport as unknown as Transport;
@@ -137,7 +143,7 @@ function run(steps: Step[], drainEverything = false): boolean {
   for (const s of steps) {
     switch (s.kind) {
       case "push": {
-        const refused = queue.backlog(t) > MAX;
+        const refused = admit ? queue.admit(t, MAX) !== -1 : queue.backlog(t) > MAX;
         const accepted = model.push(s.size);
         expect(refused).toBe(!accepted);
         // The session would close here; going on (without that packet) explores more states.
@@ -166,6 +172,7 @@ function run(steps: Step[], drainEverything = false): boolean {
         transport.writable = s.value;
         break;
     }
+    if (admit && s.kind !== "flush") continue;
     expect(queue.backlog(t)).toBe(model.backlog());
     expect(queue.bytes + transport.pendingBytes).toBe(model.undrained());
     // The bound: the limit plus two writes (the large one, and the one under way or before it).
@@ -180,6 +187,15 @@ describe("engine/outbound-queue: the slow-consumer rule", () => {
     fc.assert(
       fc.property(fc.array(step, { maxLength: 200, size: "max" }), (steps) => {
         run(steps);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("admit(), judging each write at its first packet, refuses exactly the packets the model refuses", () => {
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 200, size: "max" }), (steps) => {
+        run(steps, false, true);
       }),
       { numRuns: 500 },
     );
