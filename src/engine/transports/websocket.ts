@@ -164,9 +164,13 @@ export class WebSocketTransport extends Transport implements FrameSink {
     }
     this.#written += total;
     const onWritten = this.#afterWrite(callbacks);
-    if (total <= COPY_LIMIT || chunks.length === 1) {
+    if (chunks.length === 1) {
+      raw.write(chunks[0], onWritten);
+      return;
+    }
+    if (total <= COPY_LIMIT) {
       // Measured: for small frames one concatenated write costs less CPU than cork/uncork.
-      raw.write(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total), onWritten);
+      raw.write(concatBatch(packets, chunks, total), onWritten);
       return;
     }
     // Large payloads: one writev without copying them.
@@ -330,6 +334,32 @@ export class WebSocketTransport extends Transport implements FrameSink {
     this.#armCloseTimer();
     this.finishClose();
   }
+}
+
+/**
+ * The last batch made only of broadcast frames, and its bytes: the
+ * recipients of the same broadcasts in one turn get the same frames in the
+ * same order, and share one buffer instead of a copy each. Broadcast frames
+ * are built once and never changed, so equal frames mean equal bytes. It
+ * keeps at most COPY_LIMIT bytes alive until the next batch.
+ */
+let lastShared: Buffer[] = [];
+let lastSharedBytes: Buffer | null = null;
+
+/** The frames of one batch in one buffer, shared with the previous batch when it had the same broadcast frames. */
+function concatBatch(packets: Packet[], chunks: Buffer[], total: number): Buffer {
+  const n = chunks.length;
+  let shared = n === packets.length;
+  for (let i = 0; shared && i < n; i++) shared = packets[i].options?.cache?.ws === chunks[i];
+  if (!shared) return Buffer.concat(chunks, total);
+  const last = lastShared;
+  if (lastSharedBytes !== null && last.length === n) {
+    let same = true;
+    for (let i = 0; same && i < n; i++) same = last[i] === chunks[i];
+    if (same) return lastSharedBytes;
+  }
+  lastShared = chunks;
+  return (lastSharedBytes = Buffer.concat(chunks, total));
 }
 
 function destroySocket(socket: Duplex): void {
