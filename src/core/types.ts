@@ -16,6 +16,19 @@ export interface FrameCache {
   ws?: Buffer;
   /** The EIO4 polling encoding of the message (`4...` or `b<base64>`). */
   polling?: string;
+  /**
+   * The send options of every recipient, and the write options they were
+   * made from (io/connection.ts): one object per broadcast, not per recipient.
+   * @internal
+   */
+  send?: SendOptions;
+  /** @internal */
+  sendFor?: object;
+  /**
+   * The queued packet every recipient's session shares (engine/session.ts),
+   * while nothing may see or change a recipient's own copy. @internal
+   */
+  packet?: object;
 }
 
 /** Options for one outgoing Engine.IO message. */

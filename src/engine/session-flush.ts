@@ -5,6 +5,7 @@
  * and its bound are in ./outbound-queue.ts; the session owns both.
  */
 import { logger } from "../core/debug.js";
+import { hasListeners } from "../core/listener-store.js";
 import { rethrowLater } from "../core/rethrow.js";
 import type { SendOptions } from "../core/types.js";
 import { transportError } from "./close-cause.js";
@@ -35,8 +36,18 @@ export function queuePacket(
   options: SendOptions | undefined,
   cb: (() => void) | undefined,
 ): void {
-  const packet: Packet = { type, data, options: withCompressFlag(options) };
-  if (session.listenerCount("packetCreate") > 0) {
+  const cache = options?.cache;
+  const create = hasListeners(session, "packetCreate");
+  let packet: Packet;
+  if (cache !== undefined && !create && typeof options!.compress === "boolean") {
+    // A broadcast: every recipient's queue holds the same packet object (a flush listener gets copies).
+    const shared = cache.packet as Packet | undefined;
+    if (shared !== undefined && shared.data === data && shared.options === options && shared.type === type) packet = shared;
+    else cache.packet = packet = { type, data, options };
+  } else {
+    packet = { type, data, options: withCompressFlag(options) };
+  }
+  if (create) {
     try {
       session.emit("packetCreate", packet);
     } catch (err) {
@@ -69,11 +80,17 @@ export function flushQueue(session: Socket, out: OutboundQueue): Error | null {
   }
   // A "flush" listener may still add packets: they join this batch.
   const packets = out.packets;
-  try {
-    session.emit("flush", packets);
-    server.emit("flush", session, packets);
-  } catch (err) {
-    rethrowLater(err);
+  if (hasListeners(session, "flush") || hasListeners(server, "flush")) {
+    try {
+      // Packets shared with other sessions (broadcasts): the listeners get this session's own copies.
+      unshare(packets);
+      session.emit("flush", packets);
+      // A listener may have queued more (they join this batch).
+      unshare(packets);
+      server.emit("flush", session, packets);
+    } catch (err) {
+      rethrowLater(err);
+    }
   }
   const callbacks = out.callbacks;
   out.take(transport, server.opts.maxBufferedBytes);
@@ -85,11 +102,21 @@ export function flushQueue(session: Socket, out: OutboundQueue): Error | null {
     const message = `could not send ${packets.length} packet(s) to the client: ${(err as Error)?.message ?? err}`;
     return transportError(message, err);
   }
-  try {
-    session.emit("drain");
-    server.emit("drain", session);
-  } catch (err) {
-    rethrowLater(err);
+  if (hasListeners(session, "drain") || hasListeners(server, "drain")) {
+    try {
+      session.emit("drain");
+      server.emit("drain", session);
+    } catch (err) {
+      rethrowLater(err);
+    }
   }
   return null;
+}
+
+/** Replaces the packets that other sessions' queues share (broadcasts) with copies of this session's own. */
+function unshare(packets: Packet[]): void {
+  for (let i = 0; i < packets.length; i++) {
+    const packet = packets[i];
+    if (packet.options?.cache?.packet === packet) packets[i] = { type: packet.type, data: packet.data, options: packet.options };
+  }
 }

@@ -186,8 +186,8 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
 
   #enqueue(type: PacketType, data: string | Buffer | undefined, options: SendOptions | undefined, cb?: () => void): void {
     const max = this.server.opts.maxBufferedBytes;
-    const backlog = this.#out.backlog(this.transport);
-    if (backlog > max) {
+    const backlog = this.#out.admit(this.transport, max);
+    if (backlog !== -1) {
       return this.#onClose("buffer overflow", overflowError(backlog, max), {
         code: "buffer_overflow",
         queuedBytes: backlog,

@@ -164,12 +164,21 @@ export class Connection {
     const caches = opts.caches;
     const compress = opts.compress !== false;
     if (encoded.length === 1) {
-      const send: SendOptions = {
-        compress,
-        volatile: opts.volatile,
-        cache: caches?.[0],
-        wsPreEncodedFrame: opts.wsPreEncodedFrame,
-      };
+      const cache = caches?.[0];
+      // A broadcast: every recipient gets the same send options, made once.
+      let send = cache?.sendFor === opts ? cache.send : undefined;
+      if (send === undefined) {
+        send = {
+          compress,
+          volatile: opts.volatile,
+          cache,
+          wsPreEncodedFrame: opts.wsPreEncodedFrame,
+        };
+        if (cache !== undefined) {
+          cache.send = send;
+          cache.sendFor = opts;
+        }
+      }
       conn.write(encoded[0], send);
       return;
     }
