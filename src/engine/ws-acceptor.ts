@@ -56,8 +56,14 @@ export class WebSocketAcceptor {
     const lines = acceptLines(req);
     this.#onHeaders(lines, req);
     lines.push("", "");
-    socket.write(lines.join("\r\n"));
-    cb(new WebSocketTransport(socket, head, protocol, supportsBinary, opts));
+    // The 101 and what the new session writes at once (its open packet) leave in one write.
+    socket.cork();
+    try {
+      socket.write(lines.join("\r\n"));
+      cb(new WebSocketTransport(socket, head, protocol, supportsBinary, opts));
+    } finally {
+      socket.uncork();
+    }
   }
 
   #createServer(): any {
