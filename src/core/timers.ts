@@ -10,7 +10,12 @@
  *   clock, so appending keeps a list in deadline order: arm and disarm are O(1).
  * - Delays are whole milliseconds, rounded up (at least 1, as Node's
  *   setTimeout), so that fractional delays share lists: an entry never fires
- *   before `arm time + delay`, and at most 1 ms (plus event-loop latency) after.
+ *   before `arm time + delay`, and at most 1 ms plus the list's window (plus
+ *   event-loop latency) after. The window, coalescingWindow(delay), is 0
+ *   below 128 ms and 1/128 of the delay above, at most 40 ms: entries due
+ *   within one window fire together (thousands of heartbeats armed at
+ *   different times fire in a few dozen batches per interval instead of one
+ *   wake-up per millisecond each).
  * - A list that is not firing and has entries has a Node timer due no later
  *   than its head's deadline (earlier is harmless: the fire finds nothing due
  *   and re-arms for the head). While a list fires, entries armed by callbacks
@@ -28,6 +33,13 @@
 
 /** The largest delay a Node timer takes. */
 const TIMEOUT_MAX = 2 ** 31 - 1;
+/** The longest a list's entries may wait past their deadline to fire with others. */
+const MAX_WINDOW = 40;
+
+/** How long past its deadline an entry of a list of `delay` (whole ms) may fire, to fire with others. */
+export function coalescingWindow(delay: number): number {
+  return delay < 128 ? 0 : Math.min(Math.floor(delay / 128), MAX_WINDOW);
+}
 
 const kPrev = Symbol("tidewire.timerPrev");
 const kNext = Symbol("tidewire.timerNext");
@@ -66,6 +78,7 @@ function rethrow(err: unknown): never {
 
 class TimerList {
   readonly delay: number;
+  readonly #window: number;
   #head: Linked | null = null;
   #tail: Linked | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -75,6 +88,7 @@ class TimerList {
   constructor(registry: Map<number, TimerList>, delay: number) {
     this.#registry = registry;
     this.delay = delay;
+    this.#window = coalescingWindow(delay);
   }
 
   arm(entry: Linked): void {
@@ -86,7 +100,7 @@ class TimerList {
     else this.#head = entry;
     this.#tail = entry;
     // A non-empty list has its timer, except during a fire, which re-arms it.
-    if (this.#timer === null && !this.#firing) this.#schedule(this.delay);
+    if (this.#timer === null && !this.#firing) this.#schedule(this.delay + this.#window);
   }
 
   disarm(entry: Linked): void {
@@ -134,7 +148,8 @@ class TimerList {
     }
     this.#firing = false;
     if (entry === null) this.#release();
-    else this.#schedule(entry[kDeadline] - performance.now());
+    // The head may wait for the entries due within the window after it.
+    else this.#schedule(entry[kDeadline] + this.#window - performance.now());
   };
 }
 

@@ -27,6 +27,8 @@ const CLOSE_TIMEOUT = 30_000;
 const MAX_PENDING_PONGS = 60;
 /** EIO3 binary frames start with the message type byte. */
 const V3_MESSAGE_BYTE = Buffer.from([4]);
+/** The frames of packets without data (ping, pong, noop...), built once: frames are never changed once built. */
+const DATALESS_FRAMES: Partial<Record<Packet["type"], Buffer>> = {};
 /** The server's close frame: no status code (clients see 1005), as engine.io sends. */
 const CLOSE_FRAME = controlFrame(OPCODE_CLOSE, Buffer.alloc(0));
 
@@ -233,7 +235,7 @@ export class WebSocketTransport extends Transport implements FrameSink {
   #buildFrame(packet: Packet): Buffer {
     const data = packet.data;
     if (typeof data === "string") return textFrame(PACKET_CODES[packet.type], data);
-    if (data === undefined) return textFrame("", PACKET_CODES[packet.type]);
+    if (data === undefined) return (DATALESS_FRAMES[packet.type] ??= textFrame("", PACKET_CODES[packet.type]));
     if (!this.supportsBinary) {
       return textFrame("", this.protocol === 4 ? encodePacket(packet) : encodePacketV3(packet));
     }
