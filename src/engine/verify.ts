@@ -56,11 +56,31 @@ function splitQuery(search: string): Query {
       const key = eq === -1 || eq > end ? search.slice(start, end) : search.slice(start, eq);
       const value = eq === -1 || eq > end ? "" : search.slice(eq + 1, end);
       if (key === "__proto__") return dictionaryQuery(new URLSearchParams(search));
-      query[key] = value;
+      query[key] = common(value);
     }
     start = end + 1;
   }
   return Object.setPrototypeOf(query, null);
+}
+
+/**
+ * The values every request carries, as one shared string each: the query
+ * lives as long as the session, and a value cut from the URL would be a
+ * string of its own (32 bytes for "websocket").
+ */
+function common(value: string): string {
+  switch (value) {
+    case "websocket":
+      return "websocket";
+    case "polling":
+      return "polling";
+    case "4":
+      return "4";
+    case "3":
+      return "3";
+    default:
+      return value;
+  }
 }
 
 function dictionaryQuery(params: URLSearchParams): Query {

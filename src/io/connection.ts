@@ -3,7 +3,7 @@ import { logger } from "../core/debug.js";
 import { rethrowLater } from "../core/rethrow.js";
 import { initTimerEntry, timers, type TimerEntry } from "../core/timers.js";
 import type { SendOptions } from "../core/types.js";
-import type { Socket as EngineSocket } from "../engine/index.js";
+import { Socket as EngineSession, type Socket as EngineSocket } from "../engine/index.js";
 import type { SocketId, WriteOptions } from "../adapter/types.js";
 import { PacketType, type Packet } from "./protocol/packet.js";
 import { DEFAULT_MAX_ATTACHMENTS, Decoder, decodeMessage, PendingBinary } from "./protocol/decoder.js";
@@ -60,16 +60,25 @@ export class Connection {
   /** Rate limits and schemas between the decoder and the sockets; null (and free) when none apply. */
   #inbound: InboundPolicy | null = null;
   /*
-   * Engine listeners, bound in the constructor: no closure context, and no
-   * run-time name per instance as an arrow in a field initializer would get
-   * from the bundle's keepNames (about 256 bytes each).
+   * Engine listeners. On tidewire's own sessions, functions shared by every
+   * connection, which find theirs in `connections`; on another engine's
+   * (io.bind), bound in the constructor. No closure context either way, and
+   * no run-time name per instance as an arrow in a field initializer would
+   * get from the bundle's keepNames (about 256 bytes each).
    */
   #onData: (data: string | Buffer) => void;
   readonly #onClose: (reason: DisconnectReason | string, description?: unknown) => void;
 
   constructor(server: Server<any, any, any, any>, conn: EngineSocket) {
-    this.#onData = this.#handleData.bind(this);
-    this.#onClose = this.#handleClose.bind(this);
+    const shared = conn instanceof EngineSession;
+    if (shared) {
+      connections.set(conn, this);
+      this.#onData = Connection.#onSessionData;
+      this.#onClose = Connection.#onSessionClose;
+    } else {
+      this.#onData = this.#handleData.bind(this);
+      this.#onClose = this.#handleClose.bind(this);
+    }
     this.server = server;
     this.conn = conn;
     const parser = server._parser;
@@ -81,7 +90,9 @@ export class Connection {
     }
     if (server.policy !== null && server.policy.limits.perConnection) {
       this.#inbound = this.#newInbound();
-      if (server.policy.limits.bytes !== null) this.#onData = this.#handleLimitedData.bind(this);
+      if (server.policy.limits.bytes !== null) {
+        this.#onData = shared ? Connection.#onSessionLimitedData : this.#handleLimitedData.bind(this);
+      }
     }
     conn.on("data", this.#onData);
     conn.on("close", this.#onClose);
@@ -89,6 +100,22 @@ export class Connection {
     timers.arm(this.#connectTimer, server._connectTimeout);
     // Socket.IO v2 clients are connected to the main namespace implicitly.
     if (conn.protocol === 3) this.#connect("/", {});
+  }
+
+  /* The listeners shared by the connections of tidewire's own sessions (`this` is the session). */
+  static #onSessionData(this: EngineSocket, data: string | Buffer): void {
+    const connection = connections.get(this);
+    if (connection !== undefined) connection.#handleData(data);
+  }
+
+  static #onSessionLimitedData(this: EngineSocket, data: string | Buffer): void {
+    const connection = connections.get(this);
+    if (connection !== undefined) connection.#handleLimitedData(data);
+  }
+
+  static #onSessionClose(this: EngineSocket, reason: DisconnectReason | string, description?: unknown): void {
+    const connection = connections.get(this);
+    if (connection !== undefined) connection.#handleClose(reason, description);
   }
 
   /** The Engine.IO session id. */
@@ -410,6 +437,7 @@ export class Connection {
     }
     this.conn.off("data", this.#onData);
     this.conn.off("close", this.#onClose);
+    connections.delete(this.conn);
     for (const socket of this.#list()) socket.onClose(reason as DisconnectReason, description);
     this.#socket = null;
     this.#sockets?.clear();
@@ -418,6 +446,9 @@ export class Connection {
     this.#decoder?.destroy?.();
   }
 }
+
+/** The connection of each of tidewire's own engine sessions (see the shared listeners). */
+const connections = new WeakMap<EngineSocket, Connection>();
 
 /** The connectTimeout's timer entry; dropped once a namespace is joined. */
 class ConnectTimer implements TimerEntry {
