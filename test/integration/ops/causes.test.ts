@@ -10,31 +10,19 @@ import { WebSocket } from "ws";
 import { Server } from "../../../src/index.js";
 import {
   closeAll,
-  closeHttpServer,
   connectPair,
   createManager,
-  listen,
   MODES,
   onClose,
   rawRequest,
   waitFor,
   withTimeout,
-  type IoServerHandle,
 } from "../../helpers/io.js";
-import { createServer } from "node:http";
+import { startTidewire } from "../../helpers/tidewire-server.js";
 
 afterEach(closeAll);
 
-async function server(opts: Record<string, unknown> = {}): Promise<IoServerHandle & { io: Server }> {
-  const httpServer = createServer();
-  const io = new Server(httpServer, opts);
-  onClose(async () => {
-    await withTimeout(io.close(), 3000, "io.close()").catch(() => undefined);
-    await closeHttpServer(httpServer);
-  });
-  const port = await listen(httpServer);
-  return { io: io as any, httpServer, port, url: `http://127.0.0.1:${port}` };
-}
+const server = (opts: Record<string, unknown> = {}) => startTidewire(opts);
 
 /** The next server-side socket's `disconnect` arguments, and its engine socket's `close` arguments. */
 function nextDisconnect(io: Server, nsp = "/") {

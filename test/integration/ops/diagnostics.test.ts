@@ -16,7 +16,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Server } from "../../../src/index.js";
 import { createAdapter } from "../../../src/redis/index.js";
 import { facts, FACT_BROADCAST, FACT_CONNECTION, FACT_DISCONNECT, FACT_EVENT } from "../../../src/observe/index.js";
-import { closeAll, closeHttpServer, connectPair, listen, onClose, withTimeout } from "../../helpers/io.js";
+import { closeAll, connectPair, listen, onClose, withTimeout } from "../../helpers/io.js";
+import { startTidewire } from "../../helpers/tidewire-server.js";
 
 const require = createRequire(import.meta.url);
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -24,16 +25,7 @@ const repoRoot = new URL("../../../", import.meta.url);
 
 afterEach(closeAll);
 
-async function server(opts: Record<string, unknown> = {}) {
-  const httpServer = createServer();
-  const io = new Server(httpServer, opts);
-  onClose(async () => {
-    await withTimeout(io.close(), 3000, "io.close()").catch(() => undefined);
-    await closeHttpServer(httpServer);
-  });
-  const port = await listen(httpServer);
-  return { io: io as any, httpServer, port, url: `http://127.0.0.1:${port}` };
-}
+const server = (opts: Record<string, unknown> = {}) => startTidewire(opts);
 
 /** Subscribes to channel `name` with diagnostics_channel.subscribe; collects the messages. */
 function listen_(name: string): any[] {

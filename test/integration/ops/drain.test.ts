@@ -23,24 +23,16 @@ import {
   rawRequest,
   waitFor,
   withTimeout,
-  type IoServerHandle,
 } from "../../helpers/io.js";
+import { startTidewire } from "../../helpers/tidewire-server.js";
 
 afterEach(closeAll);
 
-async function server(opts: Record<string, unknown> = {}): Promise<IoServerHandle & { io: Server }> {
-  const httpServer = createServer((req, res) => {
+const server = (opts: Record<string, unknown> = {}) =>
+  startTidewire(opts, (req, res) => {
     res.writeHead(404);
     res.end("app");
   });
-  const io = new Server(httpServer, opts);
-  onClose(async () => {
-    await withTimeout(io.close(), 3000, "io.close()").catch(() => undefined);
-    await closeHttpServer(httpServer);
-  });
-  const port = await listen(httpServer);
-  return { io: io as any, httpServer, port, url: `http://127.0.0.1:${port}` };
-}
 
 /** A raw WebSocket handshake; resolves with the whole answer the server wrote before closing. */
 function rawUpgrade(port: number, path: string): Promise<string> {

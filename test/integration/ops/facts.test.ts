@@ -6,29 +6,20 @@
  * and with no sink the mask is 0. Official clients; two nodes over real
  * Redis for adapter requests.
  */
-import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import { afterEach, describe, expect, it } from "vitest";
 import { Server } from "../../../src/index.js";
 import { createAdapter } from "../../../src/redis/index.js";
 import { facts, FACT_EVENT, type FactSink } from "../../../src/observe/index.js";
-import { closeAll, closeHttpServer, connectPair, listen, onClose, waitFor, withTimeout } from "../../helpers/io.js";
+import { closeAll, connectPair, onClose, waitFor, withTimeout } from "../../helpers/io.js";
+import { startTidewire } from "../../helpers/tidewire-server.js";
 
 const require = createRequire(import.meta.url);
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
 afterEach(closeAll);
 
-async function server(opts: Record<string, unknown> = {}) {
-  const httpServer = createServer();
-  const io = new Server(httpServer, opts);
-  onClose(async () => {
-    await withTimeout(io.close(), 3000, "io.close()").catch(() => undefined);
-    await closeHttpServer(httpServer);
-  });
-  const port = await listen(httpServer);
-  return { io: io as any, httpServer, port, url: `http://127.0.0.1:${port}` };
-}
+const server = (opts: Record<string, unknown> = {}) => startTidewire(opts);
 
 function record(kinds: Array<keyof FactSink>) {
   const log: Array<[string, any, string]> = [];

@@ -5,25 +5,15 @@
  * registry's text output has the tidewire_* series with their labels and
  * values, and the ack round-trip histogram counts the sampled acks.
  */
-import { createServer } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import client from "prom-client";
-import { Server } from "../../../src/index.js";
 import { registerMetrics } from "../../../src/observe/prometheus.js";
-import { closeAll, closeHttpServer, connectPair, listen, onClose, rawRequest, waitFor, withTimeout } from "../../helpers/io.js";
+import { closeAll, connectPair, onClose, rawRequest, waitFor } from "../../helpers/io.js";
+import { startTidewire } from "../../helpers/tidewire-server.js";
 
 afterEach(closeAll);
 
-async function server(opts: Record<string, unknown> = {}) {
-  const httpServer = createServer();
-  const io = new Server(httpServer, opts);
-  onClose(async () => {
-    await withTimeout(io.close(), 3000, "io.close()").catch(() => undefined);
-    await closeHttpServer(httpServer);
-  });
-  const port = await listen(httpServer);
-  return { io: io as any, httpServer, port, url: `http://127.0.0.1:${port}` };
-}
+const server = (opts: Record<string, unknown> = {}) => startTidewire(opts);
 
 /** `name{labels} value` lines of a Prometheus text exposition, as a map. */
 function parse(text: string): Map<string, number> {

@@ -10,19 +10,18 @@
  * from node A yields a span on node B in A's trace, and the context is on
  * the wire as W3C traceparent.
  */
-import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Server } from "../../../src/index.js";
 import { createAdapter, createShardedAdapter } from "../../../src/redis/index.js";
 import { createAdapter as createStreamsAdapter } from "../../../src/redis-streams/index.js";
 import { facts } from "../../../src/observe/facts.js";
 import { instrumentTracing } from "../../../src/observe/otel.js";
-import { closeAll, closeHttpServer, connectPair, listen, onClose, withTimeout } from "../../helpers/io.js";
+import { closeAll, connectPair, onClose, withTimeout } from "../../helpers/io.js";
+import { startTidewire } from "../../helpers/tidewire-server.js";
 import { captureUncaught, releaseUncaught } from "../../helpers/uncaught.js";
 
 const require = createRequire(import.meta.url);
@@ -49,16 +48,7 @@ afterEach(async () => {
   expect(facts.mask).toBe(0);
 });
 
-async function server(opts: Record<string, unknown> = {}) {
-  const httpServer = createServer();
-  const io = new Server(httpServer, opts);
-  onClose(async () => {
-    await withTimeout(io.close(), 3000, "io.close()").catch(() => undefined);
-    await closeHttpServer(httpServer);
-  });
-  const port = await listen(httpServer);
-  return { io: io as any, httpServer, port, url: `http://127.0.0.1:${port}` };
-}
+const server = (opts: Record<string, unknown> = {}) => startTidewire(opts);
 
 const spans = (name?: string): ReadableSpan[] => exporter.getFinishedSpans().filter((s) => name === undefined || s.name === name);
 

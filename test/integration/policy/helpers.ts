@@ -5,26 +5,17 @@
  * CPU does not slow down this process, where the server and the canary run).
  */
 import { fork, type ChildProcess } from "node:child_process";
-import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
 import type { Socket as ClientSocket } from "socket.io-client";
 import { Server, type ServerOptions } from "../../../src/index.js";
-import { closeHttpServer, connectClient, listen, onClose, waitFor, withTimeout, type ClientOptions, type IoServerHandle, type TransportMode } from "../../helpers/io.js";
+import { connectClient, onClose, waitFor, withTimeout, type ClientOptions, type IoServerHandle, type TransportMode } from "../../helpers/io.js";
+import { startTidewire } from "../../helpers/tidewire-server.js";
 
 export interface PolicyServer extends Omit<IoServerHandle, "io"> {
   io: Server;
 }
 
-export async function startServer(opts: ServerOptions = {}): Promise<PolicyServer> {
-  const httpServer = createServer();
-  const io = new Server(httpServer, opts);
-  onClose(async () => {
-    await withTimeout(io.close(), 3000, "io.close()").catch(() => undefined);
-    await closeHttpServer(httpServer);
-  });
-  const port = await listen(httpServer);
-  return { io, httpServer, port, url: `http://127.0.0.1:${port}` };
-}
+export const startServer = (opts: ServerOptions = {}): Promise<PolicyServer> => startTidewire(opts);
 
 /** An official client over `mode`, connected from `localAddress` (WebSocket honours it; 127.0.0.x are all this host). */
 export function connectFrom(h: PolicyServer, localAddress: string, opts: ClientOptions = {}, mode: TransportMode = "websocket"): Promise<ClientSocket> {
