@@ -30,7 +30,7 @@ import type { Transport, TransportHost } from "./transports/transport.js";
 import { UpgradeAttempt, type UpgradeOwner } from "./upgrade.js";
 import { withCause, type CauseRequest } from "../observe/causes.js";
 import { closeCause, transportError } from "./close-cause.js";
-import { clockMs, elapsedMs, HB_AWAIT_CLIENT_PING, HB_AWAIT_PING_TIME, HB_AWAIT_PONG, HB_IDLE } from "./heartbeat.js";
+import { clockMs, elapsedMs, HB_AWAIT_CLIENT_PING, HB_AWAIT_PING_TIME, HB_AWAIT_PONG, HB_IDLE, pingDelay } from "./heartbeat.js";
 import { flushQueue, queuePacket } from "./session-flush.js";
 
 const log = logger("engine", "session");
@@ -102,7 +102,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
       timers.arm(this, opts.pingInterval + opts.pingTimeout);
     } else {
       this.#heartbeat = HB_AWAIT_PING_TIME;
-      timers.arm(this, opts.pingInterval);
+      timers.arm(this, pingDelay(opts.pingInterval));
     }
   }
 
@@ -266,7 +266,7 @@ export class Socket extends EventEmitter implements TimerEntry, Flushable, Trans
         if (this.#heartbeat === HB_AWAIT_PONG) {
           this.#rtt = elapsedMs(this.#pingAt);
           this.#heartbeat = HB_AWAIT_PING_TIME;
-          timers.arm(this, this.server.opts.pingInterval);
+          timers.arm(this, pingDelay(this.server.opts.pingInterval));
         }
         this.#notify("heartbeat");
         break;

@@ -59,6 +59,22 @@ describe("engine heartbeat (v4: the server pings)", () => {
     expect(description.message).toBe("invalid heartbeat direction");
   });
 
+  it("a ping is never later than pingInterval, whatever tidewire's timer batching does (a short pingTimeout stays safe)", { timeout: 15000 }, async () => {
+    // The client allows a ping to be pingTimeout late. tidewire fires timers
+    // due within 1/128 of their delay (at most 40 ms) together; a lone
+    // session's ping armed at pingInterval would leave a whole window late
+    // (5120 + 40 ms here), past a 30 ms pingTimeout. Measured from the open
+    // packet's arrival, which is after the ping was armed.
+    const h = await startEngine({ pingInterval: 5120, pingTimeout: 30 });
+    const ws = await rawWebSocket(h);
+    expect((await ws.next()).startsWith("0")).toBe(true);
+    const opened = performance.now();
+    expect(await ws.next(8000)).toBe("2");
+    const late = performance.now() - opened - 5120;
+    expect(late).toBeLessThan(35);
+    ws.send("3");
+  });
+
   it("an unsolicited pong is harmless", async () => {
     const h = await startEngine();
     const connection = waitFor<[EngineSocket]>(h.engine, "connection");
