@@ -2,7 +2,6 @@ import type { IncomingMessage } from "node:http";
 import { logger } from "../core/debug.js";
 import { rethrowLater } from "../core/rethrow.js";
 import { initTimerEntry, timers, type TimerEntry } from "../core/timers.js";
-import type { SendOptions } from "../core/types.js";
 import { Socket as EngineSession, type Socket as EngineSocket } from "../engine/index.js";
 import type { SocketId, WriteOptions } from "../adapter/types.js";
 import { PacketType, type Packet } from "./protocol/packet.js";
@@ -15,6 +14,7 @@ import { ParseError } from "../core/errors.js";
 import { withCause, type CauseRequest } from "../observe/causes.js";
 import { InboundPolicy } from "./policy/inbound.js";
 import { schemasOf } from "./policy/rejection.js";
+import { writeEncoded } from "./engine-write.js";
 
 const CONNECT_TIMEOUT: CauseRequest = Object.freeze({ code: "connect_timeout" });
 const SERVER_DISCONNECT: CauseRequest = Object.freeze({ code: "server_disconnect" });
@@ -169,7 +169,7 @@ export class Connection {
       socket?.onError(err as Error);
       return;
     }
-    this.#write(encoded, opts);
+    writeEncoded(this.conn, encoded, opts);
   }
 
   /**
@@ -180,44 +180,7 @@ export class Connection {
    */
   writeToEngine(encoded: any[], opts: WriteOptions): void {
     this.server.counters.deliveries++;
-    this.#write(encoded, opts);
-  }
-
-  #write(encoded: any[], opts: WriteOptions): void {
-    const conn = this.conn;
-    // Volatile: the engine drops single messages itself; a header and its
-    // attachments are judged here, together, by the same rule.
-    if (opts.volatile && (!conn.transport.writable || (encoded.length > 1 && this.#dropsVolatile()))) return;
-    const caches = opts.caches;
-    const compress = opts.compress !== false;
-    if (encoded.length === 1) {
-      const cache = caches?.[0];
-      // A broadcast: every recipient gets the same send options, made once.
-      let send = cache?.sendFor === opts ? cache.send : undefined;
-      if (send === undefined) {
-        send = {
-          compress,
-          volatile: opts.volatile,
-          cache,
-          wsPreEncodedFrame: opts.wsPreEncodedFrame,
-        };
-        if (cache !== undefined) {
-          cache.send = send;
-          cache.sendFor = opts;
-        }
-      }
-      conn.write(encoded[0], send);
-      return;
-    }
-    for (let i = 0; i < encoded.length; i++) {
-      conn.write(encoded[i], { compress, cache: caches?.[i] });
-    }
-  }
-
-  /** The engine's own rule for volatile packets (an engine bound with `io.bind()` may have none). */
-  #dropsVolatile(): boolean {
-    const conn = this.conn as Partial<Pick<EngineSocket, "dropsVolatile">>;
-    return typeof conn.dropsVolatile === "function" && conn.dropsVolatile();
+    writeEncoded(this.conn, encoded, opts);
   }
 
   /**
