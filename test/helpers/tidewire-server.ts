@@ -27,3 +27,16 @@ export async function startTidewire(opts: Partial<ServerOptions> | Record<string
   const port = await listen(httpServer);
   return { io: io as TidewireHandle["io"], httpServer, port, url: `http://127.0.0.1:${port}` };
 }
+
+/** A connected node-redis publisher and its duplicate subscriber, both quit by `closeAll()`. */
+export async function redisPair(url: string): Promise<{ pub: any; sub: any }> {
+  const { createClient } = await import("redis");
+  const pub = createClient({ url });
+  const sub = pub.duplicate();
+  await Promise.all([pub.connect(), sub.connect()]);
+  onClose(async () => {
+    await pub.quit().catch(() => undefined);
+    await sub.quit().catch(() => undefined);
+  });
+  return { pub, sub };
+}

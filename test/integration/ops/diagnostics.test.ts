@@ -17,7 +17,7 @@ import { Server } from "../../../src/index.js";
 import { createAdapter } from "../../../src/redis/index.js";
 import { facts, FACT_BROADCAST, FACT_CONNECTION, FACT_DISCONNECT, FACT_EVENT } from "../../../src/observe/index.js";
 import { closeAll, connectPair, listen, onClose, withTimeout } from "../../helpers/io.js";
-import { startTidewire } from "../../helpers/tidewire-server.js";
+import { redisPair, startTidewire } from "../../helpers/tidewire-server.js";
 
 const require = createRequire(import.meta.url);
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -131,17 +131,10 @@ describe("diagnostics_channel", () => {
   });
 
   it("tidewire:adapter:request for a request to the other nodes (tidewire/redis, real Redis)", async () => {
-    const { createClient } = require("redis");
     const key = `tw-dc-${process.pid}-${Date.now()}`;
     const nodes = [];
     for (let i = 0; i < 2; i++) {
-      const pub = createClient({ url: REDIS_URL });
-      const sub = pub.duplicate();
-      await Promise.all([pub.connect(), sub.connect()]);
-      onClose(async () => {
-        await pub.quit().catch(() => undefined);
-        await sub.quit().catch(() => undefined);
-      });
+      const { pub, sub } = await redisPair(REDIS_URL);
       const node = await server({ adapter: createAdapter(pub, sub, { key }) });
       await node.io.of("/").adapter.init();
       nodes.push(node);

@@ -6,15 +6,13 @@
  * and with no sink the mask is 0. Official clients; two nodes over real
  * Redis for adapter requests.
  */
-import { createRequire } from "node:module";
 import { afterEach, describe, expect, it } from "vitest";
 import { Server } from "../../../src/index.js";
 import { createAdapter } from "../../../src/redis/index.js";
 import { facts, FACT_EVENT, type FactSink } from "../../../src/observe/index.js";
 import { closeAll, connectPair, onClose, waitFor, withTimeout } from "../../helpers/io.js";
-import { startTidewire } from "../../helpers/tidewire-server.js";
+import { redisPair, startTidewire } from "../../helpers/tidewire-server.js";
 
-const require = createRequire(import.meta.url);
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
 afterEach(closeAll);
@@ -124,17 +122,10 @@ describe("facts", () => {
   });
 
   it("adapter requests to other nodes (tidewire/redis, real Redis): a scope per request, ended when answered", async () => {
-    const { createClient } = require("redis");
     const nodes = [];
     const key = `tw-facts-${process.pid}-${Date.now()}`;
     for (let i = 0; i < 2; i++) {
-      const pub = createClient({ url: REDIS_URL });
-      const sub = pub.duplicate();
-      await Promise.all([pub.connect(), sub.connect()]);
-      onClose(async () => {
-        await pub.quit().catch(() => undefined);
-        await sub.quit().catch(() => undefined);
-      });
+      const { pub, sub } = await redisPair(REDIS_URL);
       const node = await server({ adapter: createAdapter(pub, sub, { key }) });
       await node.io.of("/").adapter.init();
       nodes.push(node);

@@ -21,7 +21,7 @@ import { createAdapter as createStreamsAdapter } from "../../../src/redis-stream
 import { facts } from "../../../src/observe/facts.js";
 import { instrumentTracing } from "../../../src/observe/otel.js";
 import { closeAll, connectPair, onClose, withTimeout } from "../../helpers/io.js";
-import { startTidewire } from "../../helpers/tidewire-server.js";
+import { redisPair, startTidewire } from "../../helpers/tidewire-server.js";
 import { captureUncaught, releaseUncaught } from "../../helpers/uncaught.js";
 
 const require = createRequire(import.meta.url);
@@ -207,13 +207,7 @@ describe.each<Flavour>(["classic", "sharded", "streams"])("tidewire/otel across 
     const key = `tw-otel-${flavour}-${process.pid}-${Date.now()}`;
     const list = [];
     for (let i = 0; i < count; i++) {
-      const pub = createClient({ url: REDIS_URL });
-      const sub = pub.duplicate();
-      await Promise.all([pub.connect(), sub.connect()]);
-      onClose(async () => {
-        await pub.quit().catch(() => undefined);
-        await sub.quit().catch(() => undefined);
-      });
+      const { pub, sub } = await redisPair(REDIS_URL);
       const adapter =
         flavour === "classic"
           ? createAdapter(pub, sub, { key })
